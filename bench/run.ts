@@ -1,0 +1,19 @@
+// npm run bench [-- resolver|loader|adapter ...]: runs the benchmarks, each against its own
+// baseline in this process, and prints ratios. Figures go to BENCHMARKS.md by hand.
+import { runResolverBench } from './resolver.bench.js';
+
+const benches: Record<string, () => string | Promise<string>> = {
+  resolver: () => runResolverBench(),
+};
+
+const wanted = process.argv.slice(2);
+const names = wanted.length > 0 ? wanted : Object.keys(benches);
+console.log(`node ${process.version}, ${new Date().toISOString()}`);
+for (const name of names) {
+  const bench = benches[name];
+  if (bench === undefined) {
+    console.error(`unknown benchmark ${name}; choose from ${Object.keys(benches).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`\n${await bench()}`);
+}

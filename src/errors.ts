@@ -1,0 +1,78 @@
+/**
+ * The stable error codes of mtls-resolver. Switch on `err.code`, never on the message.
+ */
+export const MTLS_ERROR_CODES = [
+  'ERR_PASSPHRASE_REQUIRED',
+  'ERR_BAD_PASSPHRASE',
+  'ERR_NO_CERTIFICATE',
+  'ERR_NO_PRIVATE_KEY',
+  'ERR_KEY_MISMATCH',
+  'ERR_MALFORMED_CERTIFICATE',
+  'ERR_MALFORMED_KEY',
+  'ERR_MALFORMED_PFX',
+  'ERR_UNSUPPORTED_FORMAT',
+  'ERR_FILE_READ',
+  'ERR_INPUT_TOO_LARGE',
+  'ERR_INVALID_HOST_PATTERN',
+  'ERR_INVALID_PORT',
+  'ERR_INVALID_TARGET',
+  'ERR_INVALID_ENTRY',
+  'ERR_CERTIFICATE_NOT_FOUND',
+  'ERR_CERTIFICATE_EXPIRED',
+  'ERR_INVALID_CONFIG',
+] as const;
+
+/** One of {@link MTLS_ERROR_CODES}. */
+export type MtlsErrorCode = (typeof MTLS_ERROR_CODES)[number];
+
+// A registry-wide symbol, so that `instanceof MtlsError` holds for errors thrown by another
+// copy of the package (two versions in one node_modules tree), as undici does for its errors.
+const brand = Symbol.for('mtls-resolver.MtlsError');
+
+/**
+ * The one error class of mtls-resolver. `code` is stable; `message` says what is wrong and
+ * what to do, and never contains a passphrase or key material. The underlying error, if any,
+ * is kept in `cause`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   resolveCertificate(entries, 'https://api.acme.com');
+ * } catch (err) {
+ *   if (isMtlsError(err, 'ERR_INVALID_HOST_PATTERN')) console.error(err.message);
+ * }
+ * ```
+ */
+export class MtlsError<Code extends MtlsErrorCode = MtlsErrorCode> extends Error {
+  readonly code: Code;
+
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    Object.defineProperty(this, brand, { value: true });
+  }
+
+  override get name(): string {
+    return 'MtlsError';
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+  }
+}
+
+/**
+ * True when `value` is an {@link MtlsError} (from any copy of the package), and, when `code`
+ * is given, has that code. Narrows the type of `value`.
+ *
+ * @example
+ * ```ts
+ * if (isMtlsError(err, 'ERR_BAD_PASSPHRASE')) askForPassphraseAgain();
+ * ```
+ */
+export function isMtlsError<Code extends MtlsErrorCode = MtlsErrorCode>(
+  value: unknown,
+  code?: Code,
+): value is MtlsError<Code> {
+  return value instanceof MtlsError && (code === undefined || (value as MtlsError).code === code);
+}

@@ -1,0 +1,23 @@
+export {
+  createResolver,
+  resolveCertificate,
+  rankCertificates,
+  explainResolution,
+  normalizeHost,
+  matchesHost,
+} from './resolver/index.js';
+export { MtlsError, isMtlsError, MTLS_ERROR_CODES } from './errors.js';
+export type { MtlsErrorCode } from './errors.js';
+export type {
+  CertificateEntry,
+  Explanation,
+  Match,
+  MatchKind,
+  NormalizedTarget,
+  PortRule,
+  RequestTarget,
+  ResolveOptions,
+  Resolver,
+  ResolverOptions,
+  Verdict,
+} from './resolver/index.js';

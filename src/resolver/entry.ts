@@ -1,0 +1,102 @@
+import { MtlsError } from '../errors.js';
+import { parseHostPattern, type HostPattern } from './host.js';
+import type { CertificateEntry, PortRule } from './types.js';
+
+/** An entry validated once, with what ranking needs precomputed. */
+export interface PreparedEntry<C> {
+  entry: CertificateEntry<C>;
+  pattern: HostPattern;
+  /** `undefined`: port omitted (443 only). */
+  port: PortRule | undefined;
+  /** R5.2: explicit number 2, omitted 1, `'*'` 0. */
+  portRank: number;
+  /** R5.1: exact hosts above every glob; globs by literal characters. */
+  hostRank: number;
+  notBefore: number;
+  notAfter: number;
+}
+
+/** Names an entry in messages: its name and id, never its certificate. */
+export function label(entry: { id?: unknown; name?: unknown }): string {
+  const id = JSON.stringify(String(entry.id));
+  return typeof entry.name === 'string' && entry.name !== '' ? `${JSON.stringify(entry.name)} (id ${id})` : `id ${id}`;
+}
+
+function parsePortRule(entry: CertificateEntry<unknown>): PortRule | undefined {
+  const { port } = entry;
+  if (port === undefined || port === null) return undefined;
+  if (port === '*') return '*';
+  const n = typeof port === 'number' ? port : typeof port === 'string' && /^\d{1,5}$/.test(port) ? Number(port) : NaN;
+  if (Number.isInteger(n) && n >= 1 && n <= 65535) return n;
+  throw new MtlsError(
+    'ERR_INVALID_PORT',
+    `Entry ${label(entry)} has port ${JSON.stringify(port)}: write a number from 1 to 65535, '*' for any port, or leave it out for 443 only.`,
+  );
+}
+
+function time(entry: CertificateEntry<unknown>, field: 'notBefore' | 'notAfter', missing: number): number {
+  const value = entry[field];
+  if (value === undefined || value === null) return missing;
+  const ms = value instanceof Date ? value.getTime() : NaN;
+  if (Number.isNaN(ms)) {
+    throw new MtlsError('ERR_INVALID_ENTRY', `Entry ${label(entry)} has an invalid ${field}: give a valid Date or leave it out.`);
+  }
+  return ms;
+}
+
+/**
+ * Validates one entry (R3, R4) and precomputes its ranks.
+ * @throws {MtlsError} `ERR_INVALID_ENTRY`, `ERR_INVALID_HOST_PATTERN`, `ERR_INVALID_PORT`.
+ */
+export function prepareEntry<C>(entry: CertificateEntry<C>, allowBroadPatterns: boolean): PreparedEntry<C> {
+  if (typeof entry !== 'object' || entry === null) {
+    throw new MtlsError('ERR_INVALID_ENTRY', 'Each certificate entry must be an object with id, host, order and certificate.');
+  }
+  if (typeof entry.id !== 'string' || entry.id === '') {
+    throw new MtlsError('ERR_INVALID_ENTRY', `Entry ${label(entry)} needs an id: a non-empty string, unique among the entries.`);
+  }
+  if (typeof entry.order !== 'number' || !Number.isFinite(entry.order)) {
+    throw new MtlsError('ERR_INVALID_ENTRY', `Entry ${label(entry)} needs an order: a finite number, higher for entries added later.`);
+  }
+  let pattern: HostPattern;
+  try {
+    pattern = parseHostPattern(entry.host, allowBroadPatterns);
+  } catch (err) {
+    const message = err instanceof MtlsError ? err.message : String(err);
+    throw new MtlsError('ERR_INVALID_HOST_PATTERN', `Entry ${label(entry)}: ${message}`, { cause: err });
+  }
+  const port = parsePortRule(entry);
+  return {
+    entry,
+    pattern,
+    port,
+    portRank: port === undefined ? 1 : port === '*' ? 0 : 2,
+    // Exact hosts rank above every glob: no glob has more than 253 literal characters.
+    hostRank: pattern.kind === 'exact' ? 1_000_000 : pattern.literalCount,
+    notBefore: time(entry, 'notBefore', -Infinity),
+    notAfter: time(entry, 'notAfter', Infinity),
+  };
+}
+
+/** R4: does the entry's port rule cover `port`? */
+export function portMatches(p: PreparedEntry<unknown>, port: number): boolean {
+  return p.port === '*' || (p.port === undefined ? port === 443 : p.port === port);
+}
+
+/** R6: is the certificate valid at `now` (ms)? */
+export function isValidAt(p: PreparedEntry<unknown>, now: number): boolean {
+  return now >= p.notBefore && now <= p.notAfter;
+}
+
+/**
+ * R5 as a comparator: negative when `a` ranks above `b`. Host, then port, then recency; the
+ * id breaks the last tie so that the result never depends on array order.
+ */
+export function compareRank(a: PreparedEntry<unknown>, b: PreparedEntry<unknown>): number {
+  return (
+    b.hostRank - a.hostRank ||
+    b.portRank - a.portRank ||
+    b.entry.order - a.entry.order ||
+    (a.entry.id < b.entry.id ? 1 : a.entry.id > b.entry.id ? -1 : 0)
+  );
+}

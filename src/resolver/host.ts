@@ -1,0 +1,322 @@
+import { minimatch } from 'minimatch';
+import { MtlsError } from '../errors.js';
+import type { NormalizedTarget, RequestTarget } from './types.js';
+
+// Hostname rules (R2, R3). Everything here is pure: WHATWG URL does the IDN and IP work, so
+// patterns and targets are normalised by the very same code that parses request URLs.
+
+const GLOB_CHARS = /[*?[\]{}]/;
+const PLAIN_ASCII_HOST = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
+const LABEL = /^[a-z0-9_-]+$/;
+const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+// The WHATWG parser reads a host whose last label is a number as an IPv4 address.
+const NUMERIC_LABEL = /^(?:\d+|0x[0-9a-f]*)$/;
+
+/** True for a normalised IPv4 or IPv6 literal. */
+export function isIpHost(host: string): boolean {
+  return host.includes(':') || IPV4.test(host);
+}
+
+/**
+ * The ASCII form of a host as WHATWG URL gives it, lower case, without IPv6 brackets and with
+ * one trailing dot removed; `undefined` when it is not a host.
+ */
+function toAsciiHost(raw: string): string | undefined {
+  let host = raw;
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (host === '') return undefined;
+  if (host.includes(':')) {
+    try {
+      return new URL(`http://[${host}]/`).hostname.slice(1, -1);
+    } catch {
+      return undefined;
+    }
+  }
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  const lower = host.toLowerCase();
+  // Fast path: plain ASCII names are already in their final form.
+  if (PLAIN_ASCII_HOST.test(lower) && !lower.includes('xn--') && !NUMERIC_LABEL.test(lower.slice(lower.lastIndexOf('.') + 1))) {
+    return lower;
+  }
+  if (/[\s/\\?#@%:[\]]/.test(host)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(`http://${host}/`);
+  } catch {
+    return undefined;
+  }
+  const ascii = url.hostname;
+  if (ascii === '' || url.port !== '') return undefined;
+  if (!IPV4.test(ascii) && !PLAIN_ASCII_HOST.test(ascii)) return undefined;
+  return ascii;
+}
+
+/**
+ * Normalises a hostname as the rules compare it (R2): lower case, one trailing dot removed,
+ * internationalised names in punycode as WHATWG URL gives them, IPv6 without brackets.
+ *
+ * @throws {MtlsError} `ERR_INVALID_TARGET` when `host` is not a hostname or IP address.
+ * @example
+ * ```ts
+ * normalizeHost('Bücher.Example.');   // 'xn--bcher-kva.example'
+ * normalizeHost('[::FFFF:10.0.0.1]'); // '::ffff:a00:1'
+ * ```
+ */
+export function normalizeHost(host: string): string {
+  const ascii = typeof host === 'string' ? toAsciiHost(host.trim()) : undefined;
+  if (ascii === undefined) {
+    throw new MtlsError(
+      'ERR_INVALID_TARGET',
+      `${describe(host)} is not a hostname or IP address: write a host such as api.acme.com, 10.0.0.7 or ::1.`,
+    );
+  }
+  return ascii;
+}
+
+/** One brace alternative of a glob, with what the index needs. */
+export interface GlobAlternative {
+  /** Lower-case glob text, no braces. */
+  text: string;
+  /** The literal text after the last glob character, when it starts with a dot (index key). */
+  suffix?: string;
+  /** Characters that are not glob syntax (`*`, `?`, a `[...]` class). */
+  literalCount: number;
+}
+
+/** A validated host pattern. */
+export interface HostPattern {
+  /** The pattern as written, trimmed. */
+  source: string;
+  kind: 'exact' | 'wildcard';
+  /** Exact: the normalised host. Wildcard: the lower-case glob (IDN labels in punycode). */
+  normalized: string;
+  /** Wildcard only: its alternatives after brace expansion. */
+  alternatives: GlobAlternative[];
+  /** Exact: the host's length. Wildcard: the fewest literal characters of any alternative. */
+  literalCount: number;
+  /** True when `hostname` (already normalised) matches. */
+  matches(hostname: string): boolean;
+}
+
+const MINIMATCH_OPTIONS = {
+  nocase: true,
+  nonegate: true,
+  nocomment: true,
+  noext: true,
+  nobrace: true,
+  platform: 'linux',
+} as const;
+
+// A glob alternative, token by token: `*`, `?`, a character class, or one literal character.
+const GLOB_TOKEN = /\*|\?|\[[!^]?[^\][.]+\]|[a-z0-9_.-]|[^\x00-\x7f]/gy;
+
+function invalidPattern(source: string, advice: string): MtlsError {
+  return new MtlsError('ERR_INVALID_HOST_PATTERN', `Invalid host pattern ${describe(source)}: ${advice}`);
+}
+
+function describe(value: unknown): string {
+  if (typeof value !== 'string') return `a ${value === null ? 'null' : typeof value} value`;
+  const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+  return JSON.stringify(shown);
+}
+
+/** Advice for a pattern written as a URL or `host:port`. */
+function adviceForUrlLike(source: string): string | undefined {
+  let url: URL | undefined;
+  try {
+    url = new URL(source.includes('://') ? source : `https://${source}`);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || url.hostname === '') return undefined;
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  let advice = `write the host alone, host: ${JSON.stringify(host)}`;
+  if (url.port !== '') advice += `, and the port as its own field, port: ${url.port}`;
+  if (source.includes('://')) advice += '; a host pattern has no scheme (only https: and wss: requests get a certificate)';
+  if (url.pathname !== '/' || url.search !== '') advice += '; paths are not matched';
+  return `${advice}.`;
+}
+
+/**
+ * Validates and compiles a host pattern (R3).
+ * @throws {MtlsError} `ERR_INVALID_HOST_PATTERN`, with a message that says what to write.
+ */
+export function parseHostPattern(input: unknown, allowBroadPatterns = false): HostPattern {
+  if (typeof input !== 'string') {
+    throw new MtlsError(
+      'ERR_INVALID_HOST_PATTERN',
+      `Invalid host pattern ${describe(input)}: write a host as a string, such as "api.acme.com" or "*.acme.com".`,
+    );
+  }
+  const source = input.trim();
+  if (source === '') throw invalidPattern(input, 'it is empty; write a host such as "api.acme.com" or "*.acme.com".');
+  if (/\s/.test(source)) throw invalidPattern(source, 'a host cannot contain whitespace; write one host per entry.');
+  const ipv6 = bareIpv6(source);
+  if (ipv6 !== undefined) return exactPattern(source, ipv6);
+  if (source.includes('/') || source.includes('@') || source.includes(':')) {
+    throw invalidPattern(
+      source,
+      adviceForUrlLike(source) ?? 'write only the host, without scheme, port, path or user, such as "api.acme.com".',
+    );
+  }
+  if (!GLOB_CHARS.test(source)) {
+    const host = toAsciiHost(source);
+    if (host === undefined || (!isIpHost(host) && !host.split('.').every((l) => LABEL.test(l) && l.length <= 63))) {
+      throw invalidPattern(source, 'a host has letters, digits, "-", "_" and dots between non-empty labels, such as "api.acme.com", "10.0.0.7" or "::1".');
+    }
+    return exactPattern(source, host);
+  }
+  return parseGlob(source, allowBroadPatterns);
+}
+
+function exactPattern(source: string, host: string): HostPattern {
+  return { source, kind: 'exact', normalized: host, alternatives: [], literalCount: host.length, matches: (h) => h === host };
+}
+
+/** The normalised address when `source` is an IPv6 literal, bracketed or not. */
+function bareIpv6(source: string): string | undefined {
+  const inner = source.startsWith('[') && source.endsWith(']') ? source.slice(1, -1) : source;
+  if (!inner.includes(':') || !/^[0-9a-f:.]+$/i.test(inner)) return undefined;
+  return toAsciiHost(inner);
+}
+
+function parseGlob(source: string, allowBroadPatterns: boolean): HostPattern {
+  let lower = source.toLowerCase();
+  if (lower.endsWith('.')) lower = lower.slice(0, -1);
+  const alternatives = minimatch.braceExpand(lower).map((alt) => parseAlternative(source, alt, allowBroadPatterns));
+  const normalized = alternatives.length === 1 ? alternatives[0]!.text : lower;
+  let regexes: RegExp[] | undefined; // compiled on first use, once
+  return {
+    source,
+    kind: 'wildcard',
+    normalized,
+    alternatives,
+    literalCount: Math.min(...alternatives.map((a) => a.literalCount)),
+    matches(hostname) {
+      if (isIpHost(hostname)) return false; // globs never match IP targets (R3)
+      regexes ??= alternatives.map((a) => minimatch.makeRe(a.text, MINIMATCH_OPTIONS) as RegExp);
+      for (const re of regexes) if (re.test(hostname)) return true;
+      return false;
+    },
+  };
+}
+
+function parseAlternative(source: string, alt: string, allowBroadPatterns: boolean): GlobAlternative {
+  if (/[{},]/.test(alt)) {
+    throw invalidPattern(source, 'braces must hold two or more alternatives separated by commas, such as "{eu,us}.api.acme.com".');
+  }
+  const labels = alt.split('.');
+  if (labels.some((l) => l === '')) {
+    throw invalidPattern(source, 'it has an empty label (two dots in a row, or a leading dot); write "*.acme.com" for every subdomain of acme.com.');
+  }
+  const text = labels.map((label) => normalizeGlobLabel(source, label)).join('.');
+  let literalCount = 0;
+  let lastGlobEnd = -1;
+  GLOB_TOKEN.lastIndex = 0;
+  while (GLOB_TOKEN.lastIndex < text.length) {
+    const token = GLOB_TOKEN.exec(text)?.[0];
+    if (token === undefined) break;
+    if (token.length === 1 && token !== '*' && token !== '?') literalCount++;
+    else lastGlobEnd = GLOB_TOKEN.lastIndex;
+  }
+  if (GLOB_TOKEN.lastIndex !== text.length || text === '') {
+    throw invalidPattern(
+      source,
+      'a host pattern may use *, ?, [...] (without dots inside) and {a,b} around letters, digits, "-", "_" and dots.',
+    );
+  }
+  if (lastGlobEnd === -1) return { text, suffix: `.${text}`, literalCount };
+  const suffix = text.slice(lastGlobEnd);
+  const safe = suffix.startsWith('.') && suffix.split('.').length >= 3;
+  if (!safe && !allowBroadPatterns) {
+    throw invalidPattern(
+      source,
+      `${JSON.stringify(alt)} is too broad: after its last wildcard character a pattern must go on with a dot and a literal domain of two labels or more, such as "*.acme.com", "api-*.acme.com" or "api?.acme.com". Pass allowBroadPatterns: true only if you mean it.`,
+    );
+  }
+  return safe ? { text, suffix, literalCount } : { text, literalCount };
+}
+
+function normalizeGlobLabel(source: string, label: string): string {
+  if (/^[\x00-\x7f]*$/.test(label)) return label;
+  if (GLOB_CHARS.test(label)) {
+    throw invalidPattern(source, `write the internationalised label ${JSON.stringify(label)} in its punycode (xn--) form when it holds a wildcard.`);
+  }
+  const ascii = toAsciiHost(label);
+  if (ascii === undefined || ascii.includes('.')) throw invalidPattern(source, `${JSON.stringify(label)} is not a valid label.`);
+  return ascii;
+}
+
+/**
+ * True when `hostname` matches host pattern `pattern` by the rules (R2, R3): exact hosts compare
+ * whole and normalised, globs use minimatch syntax where `*` crosses dots, and globs never match
+ * IP addresses.
+ *
+ * @throws {MtlsError} `ERR_INVALID_HOST_PATTERN` for an invalid or too broad pattern,
+ *   `ERR_INVALID_TARGET` for an invalid hostname.
+ * @example
+ * ```ts
+ * matchesHost('*.acme.com', 'a.b.acme.com'); // true
+ * matchesHost('*.acme.com', 'acme.com');     // false
+ * matchesHost('api.acme.com', 'api.acme.com.evil.test'); // false
+ * ```
+ */
+export function matchesHost(pattern: string, hostname: string, options: { allowBroadPatterns?: boolean } = {}): boolean {
+  return parseHostPattern(pattern, options.allowBroadPatterns ?? false).matches(normalizeHost(hostname));
+}
+
+const DEFAULT_PORTS: Record<string, number> = { 'https:': 443, 'wss:': 443, 'http:': 80, 'ws:': 80 };
+
+function invalidTarget(target: unknown, advice: string): MtlsError {
+  const shown = typeof target === 'string' ? describe(target) : target instanceof URL ? describe(target.href) : 'the target';
+  return new MtlsError('ERR_INVALID_TARGET', `Invalid request target ${shown}: ${advice}`);
+}
+
+/**
+ * Parses a request target into protocol, normalised hostname and numeric port (R1, R2).
+ * @throws {MtlsError} `ERR_INVALID_TARGET`, `ERR_INVALID_PORT`.
+ */
+export function parseTarget(target: RequestTarget): NormalizedTarget {
+  let protocol: string;
+  let hostname: string;
+  let port: string | number | undefined;
+  if (typeof target === 'string' || target instanceof URL) {
+    let url: URL;
+    if (typeof target === 'string') {
+      try {
+        url = new URL(target);
+      } catch {
+        throw invalidTarget(target, `write an absolute URL with its scheme, such as "https://${/^[\w.-]+$/.test(target) ? target : 'api.acme.com'}/".`);
+      }
+    } else {
+      url = target;
+    }
+    protocol = url.protocol;
+    hostname = url.hostname;
+    port = url.port;
+  } else if (typeof target === 'object' && target !== null && typeof target.hostname === 'string') {
+    protocol = typeof target.protocol === 'string' && !target.protocol.endsWith(':') ? `${target.protocol}:` : String(target.protocol);
+    hostname = target.hostname;
+    port = target.port;
+  } else {
+    throw invalidTarget(target, 'pass a URL string, a URL, or { protocol, hostname, port }.');
+  }
+  protocol = protocol.toLowerCase();
+  const defaultPort = DEFAULT_PORTS[protocol];
+  if (defaultPort === undefined) {
+    throw invalidTarget(target, `the scheme ${JSON.stringify(protocol)} is not supported; use https:, wss: (or http:, ws:, which never get a certificate).`);
+  }
+  const host = toAsciiHost(hostname);
+  if (host === undefined) throw invalidTarget(target, `${describe(hostname)} is not a hostname or IP address.`);
+  return { protocol, hostname: host, port: parsePortNumber(port, defaultPort, target) };
+}
+
+function parsePortNumber(port: string | number | undefined, defaultPort: number, target: unknown): number {
+  if (port === undefined || port === '' || port === null) return defaultPort;
+  const n = typeof port === 'number' ? port : /^\d{1,5}$/.test(port) ? Number(port) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    const shown = typeof target === 'string' ? ` in ${describe(target)}` : '';
+    throw new MtlsError('ERR_INVALID_PORT', `Invalid port ${describe(String(port))}${shown}: use a whole number from 1 to 65535.`);
+  }
+  return n;
+}

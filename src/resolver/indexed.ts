@@ -1,0 +1,357 @@
+import { MtlsError } from '../errors.js';
+import { compareRank, isValidAt, label, portMatches, prepareEntry, type PreparedEntry } from './entry.js';
+import { isIpHost, parseTarget } from './host.js';
+import type {
+  CertificateEntry,
+  Explanation,
+  Match,
+  NormalizedTarget,
+  RequestTarget,
+  ResolveOptions,
+  Resolver,
+  ResolverOptions,
+  Verdict,
+} from './types.js';
+
+type Bucket<C> = PreparedEntry<C>[]; // always sorted best first (compareRank)
+
+interface Query {
+  target: NormalizedTarget;
+  now: number;
+  includeExpired: boolean;
+}
+
+function insertSorted<C>(bucket: Bucket<C>, p: PreparedEntry<C>): void {
+  let lo = 0;
+  let hi = bucket.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareRank(bucket[mid]!, p) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  bucket.splice(lo, 0, p);
+}
+
+function removeFrom<C>(map: Map<string, Bucket<C>>, key: string, p: PreparedEntry<C>): void {
+  const bucket = map.get(key);
+  if (bucket === undefined) return;
+  const i = bucket.indexOf(p);
+  if (i !== -1) bucket.splice(i, 1);
+  if (bucket.length === 0) map.delete(key);
+}
+
+function addTo<C>(map: Map<string, Bucket<C>>, key: string, p: PreparedEntry<C>): void {
+  const bucket = map.get(key);
+  if (bucket === undefined) map.set(key, [p]);
+  else insertSorted(bucket, p);
+}
+
+function usable(p: PreparedEntry<unknown>, q: Query): boolean {
+  return (
+    portMatches(p, q.target.port) &&
+    (q.includeExpired || isValidAt(p, q.now)) &&
+    p.pattern.matches(q.target.hostname)
+  );
+}
+
+function portText(p: PreparedEntry<unknown>): string {
+  return p.port === undefined ? 'port 443 (no port set)' : p.port === '*' ? 'any port' : `port ${p.port}`;
+}
+
+const PORT_RANK_TEXT = ["any port ('*')", 'no port (443 only)', 'an explicit port'];
+
+function matchOf<C>(p: PreparedEntry<C>, target: NormalizedTarget): Match<C> {
+  const kind = p.pattern.kind;
+  const reason =
+    kind === 'exact'
+      ? `exact host ${p.pattern.normalized} on ${portText(p)}`
+      : `wildcard ${p.pattern.source} matches ${target.hostname} on ${portText(p)}`;
+  return { entry: p.entry, kind, reason };
+}
+
+function outrankedReason(loser: PreparedEntry<unknown>, winner: PreparedEntry<unknown>): string {
+  const w = label(winner.entry);
+  if (winner.hostRank !== loser.hostRank) {
+    if (winner.pattern.kind === 'exact') {
+      return `matches, but exact host ${winner.pattern.source} (${w}) beats wildcard ${loser.pattern.source} (R5: exact beats wildcard)`;
+    }
+    return `matches, but wildcard ${winner.pattern.source} (${w}) is more specific: ${winner.pattern.literalCount} literal characters against ${loser.pattern.literalCount} (R5: more literal characters win)`;
+  }
+  if (winner.portRank !== loser.portRank) {
+    return `matches, but ${w} has ${PORT_RANK_TEXT[winner.portRank]}, which beats ${PORT_RANK_TEXT[loser.portRank]} (R5: explicit port beats no port beats '*')`;
+  }
+  if (winner.entry.order !== loser.entry.order) {
+    return `matches, but ${w} was added later (order ${winner.entry.order} > ${loser.entry.order}): the most recently added certificate wins (R5); remove this one if it is obsolete`;
+  }
+  return `matches, but ${w} ranks the same and was added at the same order; the greater id wins the tie`;
+}
+
+function noMatchReason(p: PreparedEntry<unknown>, t: NormalizedTarget): string | undefined {
+  const { pattern } = p;
+  if (!pattern.matches(t.hostname)) {
+    if (pattern.kind === 'exact') return `host ${pattern.normalized} is not ${t.hostname}`;
+    if (isIpHost(t.hostname)) {
+      return `wildcard ${pattern.source} never matches an IP address; add an entry with the exact address ${t.hostname}`;
+    }
+    const bare = pattern.normalized.startsWith('*.') && pattern.normalized.slice(2) === t.hostname;
+    return bare
+      ? `wildcard ${pattern.source} matches subdomains of ${t.hostname}, not ${t.hostname} itself; add an entry for ${t.hostname}`
+      : `wildcard ${pattern.source} does not match ${t.hostname}`;
+  }
+  if (!portMatches(p, t.port)) {
+    return p.port === undefined
+      ? `no port set, so it applies to port 443 only; the request uses port ${t.port} (set port: ${t.port} or '*')`
+      : `it is for port ${p.port}; the request uses port ${t.port}`;
+  }
+  return undefined;
+}
+
+function validityReason(p: PreparedEntry<unknown>, now: number): string | undefined {
+  if (now > p.notAfter) {
+    return `certificate expired on ${new Date(p.notAfter).toISOString()}; renew it, or pass includeExpired: true to use it anyway`;
+  }
+  if (now < p.notBefore) {
+    return `certificate is not valid until ${new Date(p.notBefore).toISOString()}; pass includeExpired: true to use it anyway`;
+  }
+  return undefined;
+}
+
+/**
+ * The indexed resolver behind {@link createResolver} and the store: exact hosts by hash, globs
+ * by their literal suffix (each compiled once, on first use), so a resolution looks at the
+ * entries that can match and not at the others. Supports adding and removing single entries.
+ */
+export class ResolverIndex<C> implements Resolver<C> {
+  readonly #allowBroadPatterns: boolean;
+  readonly #byId = new Map<string, PreparedEntry<C>>();
+  readonly #exact = new Map<string, Bucket<C>>();
+  readonly #globs = new Map<string, Bucket<C>>();
+  readonly #broad: Bucket<C> = [];
+  readonly #byName = new Map<string, Bucket<C>>();
+  readonly #primaries: Bucket<C> = [];
+
+  constructor(options: ResolverOptions = {}) {
+    this.#allowBroadPatterns = options.allowBroadPatterns ?? false;
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** Validates and indexes one entry. @throws {MtlsError} on an invalid entry or a duplicate id. */
+  add(entry: CertificateEntry<C>): void {
+    const p = prepareEntry(entry, this.#allowBroadPatterns);
+    if (this.#byId.has(entry.id)) {
+      throw new MtlsError('ERR_INVALID_ENTRY', `Two entries have the id ${JSON.stringify(entry.id)}: ids must be unique.`);
+    }
+    this.#byId.set(entry.id, p);
+    if (p.pattern.kind === 'exact') {
+      addTo(this.#exact, p.pattern.normalized, p);
+    } else {
+      for (const alt of p.pattern.alternatives) {
+        if (alt.suffix === undefined) {
+          if (!this.#broad.includes(p)) insertSorted(this.#broad, p);
+        } else if (!this.#globs.get(alt.suffix)?.includes(p)) {
+          addTo(this.#globs, alt.suffix, p);
+        }
+      }
+    }
+    if (typeof entry.name === 'string') addTo(this.#byName, entry.name, p);
+    if (entry.primary === true) this.#primaries.push(p);
+  }
+
+  /** Removes the entry with this id; false when there is none. */
+  remove(id: string): boolean {
+    const p = this.#byId.get(id);
+    if (p === undefined) return false;
+    this.#byId.delete(id);
+    if (p.pattern.kind === 'exact') {
+      removeFrom(this.#exact, p.pattern.normalized, p);
+    } else {
+      for (const alt of p.pattern.alternatives) {
+        if (alt.suffix !== undefined) removeFrom(this.#globs, alt.suffix, p);
+      }
+      const i = this.#broad.indexOf(p);
+      if (i !== -1) this.#broad.splice(i, 1);
+    }
+    if (typeof p.entry.name === 'string') removeFrom(this.#byName, p.entry.name, p);
+    const i = this.#primaries.indexOf(p);
+    if (i !== -1) this.#primaries.splice(i, 1);
+    return true;
+  }
+
+  #query(target: RequestTarget, options: ResolveOptions): Query {
+    const { now } = options;
+    if (now !== undefined && (!(now instanceof Date) || Number.isNaN(now.getTime()))) {
+      throw new MtlsError('ERR_INVALID_TARGET', 'The option now must be a valid Date.');
+    }
+    return { target: parseTarget(target), now: (now ?? new Date()).getTime(), includeExpired: options.includeExpired === true };
+  }
+
+  /** R7: the selected entry, validated, or undefined when nothing is selected. */
+  #selected(select: string | undefined, q: Query): PreparedEntry<C> | undefined {
+    if (select === undefined) return undefined;
+    const p = this.#byId.get(select) ?? latest(this.#byName.get(select) ?? []);
+    if (p === undefined) {
+      throw new MtlsError(
+        'ERR_CERTIFICATE_NOT_FOUND',
+        `No certificate has the id or name ${JSON.stringify(select)}; list the entries to see their ids and names.`,
+      );
+    }
+    if (!q.includeExpired && !isValidAt(p, q.now)) {
+      throw new MtlsError('ERR_CERTIFICATE_EXPIRED', `The selected certificate ${label(p.entry)}: ${validityReason(p, q.now)}.`);
+    }
+    return p;
+  }
+
+  #primary(q: Query): PreparedEntry<C> | undefined {
+    const p = latest(this.#primaries);
+    return p !== undefined && (q.includeExpired || isValidAt(p, q.now)) ? p : undefined;
+  }
+
+  /** The best usable entry by host and port (R3-R6), without select or primary. */
+  #best(q: Query): PreparedEntry<C> | undefined {
+    const { hostname } = q.target;
+    const exact = this.#exact.get(hostname);
+    if (exact !== undefined) {
+      for (const p of exact) if (usable(p, q)) return p;
+    }
+    if (isIpHost(hostname)) return undefined;
+    let best: PreparedEntry<C> | undefined;
+    const consider = (bucket: Bucket<C> | undefined): void => {
+      if (bucket === undefined || (best !== undefined && compareRank(bucket[0]!, best) >= 0)) return;
+      for (const p of bucket) {
+        if (best !== undefined && compareRank(p, best) >= 0) return;
+        if (usable(p, q)) {
+          best = p;
+          return;
+        }
+      }
+    };
+    consider(this.#globs.get(`.${hostname}`));
+    for (let i = hostname.indexOf('.'); i !== -1; i = hostname.indexOf('.', i + 1)) {
+      consider(this.#globs.get(hostname.slice(i)));
+    }
+    if (this.#broad.length > 0) consider(this.#broad);
+    return best;
+  }
+
+  resolve(target: RequestTarget, options: ResolveOptions = {}): Match<C> | undefined {
+    return this.#resolve(this.#query(target, options), options);
+  }
+
+  #resolve(q: Query, options: ResolveOptions): Match<C> | undefined {
+    const selected = this.#selected(options.select, q);
+    if (!isSecure(q.target)) return undefined;
+    if (selected !== undefined) return selectedMatch(selected, q.target);
+    const best = this.#best(q);
+    if (best !== undefined) return matchOf(best, q.target);
+    const primary = options.fallbackToPrimary === true ? this.#primary(q) : undefined;
+    return primary === undefined ? undefined : primaryMatch(primary, q.target);
+  }
+
+  rank(target: RequestTarget, options: ResolveOptions = {}): Match<C>[] {
+    const q = this.#query(target, options);
+    const selected = this.#selected(options.select, q);
+    if (!isSecure(q.target)) return [];
+    const found = new Set<PreparedEntry<C>>();
+    const collect = (bucket: Bucket<C> | undefined): void => {
+      if (bucket !== undefined) for (const p of bucket) if (usable(p, q)) found.add(p);
+    };
+    const { hostname } = q.target;
+    collect(this.#exact.get(hostname));
+    if (!isIpHost(hostname)) {
+      collect(this.#globs.get(`.${hostname}`));
+      for (let i = hostname.indexOf('.'); i !== -1; i = hostname.indexOf('.', i + 1)) collect(this.#globs.get(hostname.slice(i)));
+      collect(this.#broad);
+    }
+    const matches = [...found].sort(compareRank).map((p) => matchOf(p, q.target));
+    if (selected !== undefined) {
+      return [selectedMatch(selected, q.target), ...matches.filter((m) => m.entry !== selected.entry)];
+    }
+    if (matches.length > 0 || options.fallbackToPrimary !== true) return matches;
+    const primary = this.#primary(q);
+    return primary === undefined ? [] : [primaryMatch(primary, q.target)];
+  }
+
+  explain(target: RequestTarget, options: ResolveOptions = {}): Explanation<C> {
+    const q = this.#query(target, options);
+    const chosen = this.#resolve(q, options);
+    const all = [...this.#byId.values()].sort((a, b) => a.entry.order - b.entry.order || (a.entry.id < b.entry.id ? -1 : 1));
+    const winner = chosen === undefined ? undefined : this.#byId.get(chosen.entry.id);
+    const candidates = all.map((p) => ({ entry: p.entry, ...verdictOf(p, winner, chosen, q) }));
+    return chosen === undefined ? { target: q.target, candidates } : { target: q.target, chosen, candidates };
+  }
+}
+
+function verdictOf<C>(
+  p: PreparedEntry<C>,
+  winner: PreparedEntry<C> | undefined,
+  chosen: Match<C> | undefined,
+  q: Query,
+): { verdict: Verdict; reason: string } {
+  if (!isSecure(q.target)) {
+    return { verdict: 'no-match', reason: `plain ${q.target.protocol} request: a client certificate is only sent over https: and wss: (R1)` };
+  }
+  if (p === winner && chosen !== undefined) return { verdict: 'chosen', reason: chosen.reason };
+  const noMatch = noMatchReason(p, q.target);
+  const invalid = q.includeExpired ? undefined : validityReason(p, q.now);
+  if (noMatch !== undefined) {
+    if (invalid !== undefined && p.entry.primary === true && chosen === undefined) {
+      return { verdict: 'skipped', reason: `primary certificate, but ${invalid}` };
+    }
+    return { verdict: 'no-match', reason: noMatch };
+  }
+  if (invalid !== undefined) return { verdict: 'skipped', reason: invalid };
+  if (winner === undefined) return { verdict: 'no-match', reason: 'no certificate was chosen' };
+  if (chosen?.kind === 'selected') {
+    return { verdict: 'outranked', reason: `matches, but select chose ${label(winner.entry)}` };
+  }
+  return { verdict: 'outranked', reason: outrankedReason(p, winner) };
+}
+
+/** The entry added last (highest order; greater id on a tie), as R5.3 and R7 break ties. */
+function latest<C>(list: Bucket<C>): PreparedEntry<C> | undefined {
+  let best: PreparedEntry<C> | undefined;
+  for (const p of list) {
+    if (best === undefined || p.entry.order > best.entry.order || (p.entry.order === best.entry.order && p.entry.id > best.entry.id)) best = p;
+  }
+  return best;
+}
+
+function isSecure(t: NormalizedTarget): boolean {
+  return t.protocol === 'https:' || t.protocol === 'wss:';
+}
+
+function selectedMatch<C>(p: PreparedEntry<C>, t: NormalizedTarget): Match<C> {
+  return { entry: p.entry, kind: 'selected', reason: `selected by name or id for ${t.hostname}:${t.port}, whatever the host (R7)` };
+}
+
+function primaryMatch<C>(p: PreparedEntry<C>, t: NormalizedTarget): Match<C> {
+  return {
+    entry: p.entry,
+    kind: 'primary',
+    reason: `no certificate matches ${t.hostname}:${t.port}; the primary certificate is used (fallbackToPrimary)`,
+  };
+}
+
+/**
+ * Builds an indexed resolver over `entries`: exact hosts by hash, globs by their literal
+ * suffix, each glob compiled once. Validates every entry first (R3, R4).
+ *
+ * @throws {MtlsError} `ERR_INVALID_HOST_PATTERN`, `ERR_INVALID_PORT`, `ERR_INVALID_ENTRY`.
+ * @example
+ * ```ts
+ * const resolver = createResolver([
+ *   { id: 'a', host: '*.acme.com', order: 1, certificate: acmeWildcard },
+ *   { id: 'b', host: 'api.acme.com', port: 8443, order: 2, certificate: acmeApi },
+ * ]);
+ * resolver.resolve('https://api.acme.com:8443/v1')?.entry.id; // 'b'
+ * resolver.resolve('https://www.acme.com/')?.kind;             // 'wildcard'
+ * ```
+ */
+export function createResolver<C>(entries: Iterable<CertificateEntry<C>>, options: ResolverOptions = {}): Resolver<C> {
+  const index = new ResolverIndex<C>(options);
+  for (const entry of entries) index.add(entry);
+  return index;
+}

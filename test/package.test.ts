@@ -1,0 +1,83 @@
+// The built package, as a user loads it: both module systems, and the promise that the resolver
+// subpath loads no node: module, node-forge or undici.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = (file: string) => join(root, 'dist', file);
+const work = mkdtempSync(join(tmpdir(), 'mtls-package-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const FORBIDDEN = (specifier: string) =>
+  specifier.startsWith('node:') ||
+  builtinModules.includes(specifier) ||
+  /(^|\/)(node-forge|undici)(\/|$)/.test(specifier);
+
+/** Every module specifier loaded when `entry` is imported (ESM) or required (CJS). */
+function loadedSpecifiers(kind: 'esm' | 'cjs', entry: string): string[] {
+  const log = join(work, `${kind}-${Math.random().toString(36).slice(2)}.log`);
+  writeFileSync(log, '');
+  if (kind === 'esm') {
+    const hooks = join(work, 'hooks.mjs');
+    writeFileSync(
+      hooks,
+      `import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  if (context.parentURL && !context.parentURL.startsWith('data:')) appendFileSync(${JSON.stringify(log)}, specifier + '\\n');
+  return next(specifier, context);
+}`,
+    );
+    const register = `data:text/javascript,import { register } from 'node:module'; register(${JSON.stringify(`file://${hooks}`)});`;
+    execFileSync(process.execPath, ['--import', register, '--input-type=module', '-e', `await import(${JSON.stringify(entry)})`]);
+  } else {
+    const preload = join(work, 'preload.cjs');
+    writeFileSync(
+      preload,
+      `const Module = require('node:module'); const fs = require('node:fs'); const load = Module._load;
+Module._load = function (request, parent, isMain) { if (parent && parent.filename && parent.filename.includes('dist')) fs.appendFileSync(${JSON.stringify(log)}, request + '\\n'); return load.apply(this, arguments); };`,
+    );
+    execFileSync(process.execPath, ['-r', preload, '-e', `require(${JSON.stringify(entry)})`]);
+  }
+  return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+}
+
+describe('the built package', () => {
+  it.each(['esm', 'cjs'] as const)('mtls-resolver/resolver loads no node: module, node-forge or undici (%s)', (kind) => {
+    const loaded = loadedSpecifiers(kind, dist(kind === 'esm' ? 'resolver.js' : 'resolver.cjs'));
+    expect(loaded).toContain('minimatch');
+    expect(loaded.filter(FORBIDDEN)).toEqual([]);
+  });
+
+  it('the hook does see a node: import when there is one (the check can fail)', () => {
+    const probe = join(work, 'probe.mjs');
+    writeFileSync(probe, "import 'node:crypto'; import './x.mjs';");
+    writeFileSync(join(work, 'x.mjs'), '');
+    expect(loadedSpecifiers('esm', probe).filter(FORBIDDEN)).toEqual(['node:crypto']);
+  });
+
+  it('exports the same API to import and require', async () => {
+    const esm = await import(dist('index.js'));
+    const cjs = JSON.parse(
+      execFileSync(process.execPath, ['-e', `console.log(JSON.stringify(Object.keys(require(${JSON.stringify(dist('index.cjs'))})).sort()))`], {
+        encoding: 'utf8',
+      }),
+    );
+    expect(Object.keys(esm).sort()).toEqual(cjs);
+    for (const name of ['resolveCertificate', 'rankCertificates', 'explainResolution', 'createResolver', 'normalizeHost', 'matchesHost', 'MtlsError']) {
+      expect(cjs).toContain(name);
+    }
+    const resolver = await import(dist('resolver.js'));
+    expect(resolver.resolveCertificate([{ id: 'a', host: 'api.acme.com', order: 0, certificate: 1 }], 'https://api.acme.com')?.entry.id).toBe('a');
+  });
+
+  it('package.json declares what the design promises', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    expect(pkg).toMatchObject({ name: 'mtls-resolver', type: 'module', sideEffects: false, engines: { node: '>=20.18.1' } });
+    expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(['.', './resolver']));
+  });
+});

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { createResolver, matchesHost, normalizeHost, resolveCertificate } from '../../src/index.js';
+
+describe('normalizeHost (R2)', () => {
+  it.each([
+    ['API.Acme.COM', 'api.acme.com'],
+    ['api.acme.com.', 'api.acme.com'],
+    ['  api.acme.com ', 'api.acme.com'],
+    ['Bücher.Example', 'xn--bcher-kva.example'],
+    ['xn--bcher-kva.example', 'xn--bcher-kva.example'],
+    ['[::1]', '::1'],
+    ['::FFFF:10.0.0.1', '::ffff:a00:1'],
+    ['0:0:0:0:0:0:0:1', '::1'],
+    ['localhost', 'localhost'],
+    ['10.0.0.7', '10.0.0.7'],
+    ['my_host.internal', 'my_host.internal'],
+  ])('%s -> %s', (input, expected) => {
+    expect(normalizeHost(input)).toBe(expected);
+  });
+
+  it.each(['', 'a b', 'api.acme.com/x', 'user@host', 'host:8443', '[::1', 'a..b'])('rejects %j with ERR_INVALID_TARGET', (input) => {
+    expect(() => normalizeHost(input)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TARGET' }));
+  });
+});
+
+describe('host patterns (R3)', () => {
+  it.each([
+    ['https://api.acme.com:8443/v1', /host: "api\.acme\.com", and the port as its own field, port: 8443/],
+    ['api.acme.com:8443', /port: 8443/],
+    ['[::1]:8443', /host: "::1"/],
+    ['api.acme.com/v1', /paths are not matched/],
+    ['api acme.com', /whitespace/],
+    ['', /empty/],
+    ['*', /too broad/],
+    ['*.com', /too broad/],
+    ['acme.*', /too broad/],
+    ['*.*', /too broad/],
+    ['*acme.com', /too broad/],
+    ['{a.x.com,*.org}', /"\*\.org" is too broad/],
+    ['10.0.0.*', /too broad/],
+    ['x{a}y.acme.com', /braces must hold two or more alternatives/],
+    ['api..acme.com', /letters, digits/],
+    ['api$.acme.com', /letters, digits/],
+    ['*.b\u00fccher$.de', /not a valid label|may use/],
+    ['*ü.acme.com', /punycode/],
+    ['+(a|b).acme.com', /letters, digits/],
+  ])('rejects %j and says what to write', (pattern, message) => {
+    expect(() => matchesHost(pattern, 'api.acme.com')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_HOST_PATTERN', message: expect.stringMatching(message) }));
+  });
+
+  it.each([
+    ['*.acme.com', 'api.acme.com', true],
+    ['*.acme.com', 'a.b.acme.com', true],
+    ['*.acme.com', 'acme.com', false],
+    ['*.acme.com', 'api.acme.com.evil.test', false],
+    ['*.acme.com', 'evilacme.com', false],
+    ['api.acme.com', 'api.acme.com.evil.test', false],
+    ['api.acme.com', 'xapi.acme.com', false],
+    ['api.acme.com', 'API.ACME.COM.', true],
+    ['API.Acme.com.', 'api.acme.com', true],
+    ['api-*.acme.com', 'api-eu.acme.com', true],
+    ['api-*.acme.com', 'api.acme.com', false],
+    ['api?.acme.com', 'api1.acme.com', true],
+    ['api?.acme.com', 'api12.acme.com', false],
+    ['api-[ab].acme.com', 'api-b.acme.com', true],
+    ['api-[!ab].acme.com', 'api-b.acme.com', false],
+    ['{eu,us}.api.acme.com', 'us.api.acme.com', true],
+    ['{eu,us}.api.acme.com', 'ap.api.acme.com', false],
+    ['*.bücher.de', 'shop.xn--bcher-kva.de', true],
+    ['*.bücher.de', 'shop.bücher.de', true],
+    ['bücher.de', 'XN--BCHER-KVA.DE', true],
+    ['::1', '[::1]', true],
+    ['[0::1]', '::1', true],
+    ['10.0.0.7', '10.0.0.7', true],
+    ['*.acme.com', '10.0.0.7', false],
+  ])('%s vs %s -> %s', (pattern, host, expected) => {
+    expect(matchesHost(pattern, host)).toBe(expected);
+  });
+
+  it('allowBroadPatterns lets a broad glob through, and it still never matches an IP', () => {
+    expect(matchesHost('*.com', 'acme.com', { allowBroadPatterns: true })).toBe(true);
+    expect(matchesHost('10.0.0.*', '10.0.0.7', { allowBroadPatterns: true })).toBe(false);
+    expect(resolveCertificate([{ id: 'b', host: '*', order: 0, certificate: 1 }], 'https://anything.test', { allowBroadPatterns: true })?.entry.id).toBe('b');
+  });
+});
+
+describe('entries and targets are validated', () => {
+  const ok = { id: 'a', host: 'api.acme.com', order: 0, certificate: 1 };
+  it.each([
+    [{ ...ok, port: 0 }, 'ERR_INVALID_PORT', /from 1 to 65535, '\*' for any port, or leave it out/],
+    [{ ...ok, port: 70000 }, 'ERR_INVALID_PORT', /id "a"/],
+    [{ ...ok, port: 'any' }, 'ERR_INVALID_PORT', /"any"/],
+    [{ ...ok, id: '' }, 'ERR_INVALID_ENTRY', /needs an id/],
+    [{ ...ok, order: Number.NaN }, 'ERR_INVALID_ENTRY', /needs an order/],
+    [{ ...ok, notAfter: new Date('nope') }, 'ERR_INVALID_ENTRY', /invalid notAfter/],
+    [{ ...ok, host: 42 }, 'ERR_INVALID_HOST_PATTERN', /as a string/],
+  ])('%j -> %s', (bad, code, message) => {
+    expect(() => createResolver([bad as never])).toThrow(expect.objectContaining({ code, message: expect.stringMatching(message) }));
+  });
+
+  it('accepts a port written as a decimal string', () => {
+    expect(resolveCertificate([{ ...ok, port: '8443' as never }], 'https://api.acme.com:8443')?.entry.id).toBe('a');
+  });
+
+  it('rejects duplicate ids', () => {
+    expect(() => createResolver([ok, { ...ok, order: 1 }])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ENTRY', message: expect.stringContaining('ids must be unique') }));
+  });
+
+  it.each([
+    ['api.acme.com', 'ERR_INVALID_TARGET', /such as "https:\/\/api\.acme\.com\/"/],
+    ['ftp://api.acme.com', 'ERR_INVALID_TARGET', /"ftp:" is not supported/],
+    [{ protocol: 'https:', hostname: 'a.test', port: 99999 }, 'ERR_INVALID_PORT', /1 to 65535/],
+    [{ protocol: 'https:', hostname: 'bad host' }, 'ERR_INVALID_TARGET', /not a hostname/],
+    [42, 'ERR_INVALID_TARGET', /pass a URL string/],
+  ])('target %j -> %s', (target, code, message) => {
+    expect(() => resolveCertificate([ok], target as never)).toThrow(expect.objectContaining({ code, message: expect.stringMatching(message) }));
+  });
+
+  it('accepts URL objects and request-option objects with or without the colon', () => {
+    expect(resolveCertificate([ok], new URL('https://api.acme.com/x'))?.entry.id).toBe('a');
+    expect(resolveCertificate([ok], { protocol: 'https', hostname: 'api.acme.com' })?.entry.id).toBe('a');
+    expect(resolveCertificate([ok], { protocol: 'https:', hostname: 'api.acme.com', port: '443' })?.entry.id).toBe('a');
+  });
+});
