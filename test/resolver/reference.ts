@@ -22,6 +22,8 @@ export interface RefOptions {
 }
 
 const GLOB = /[*?[\]{}]/;
+const BRACKETED_IPV6 = /^\s*\[[0-9a-f:.]+\]\s*$/i;
+const isGlob = (pattern: string) => GLOB.test(pattern) && !BRACKETED_IPV6.test(pattern);
 
 function bare(host: string): string {
   let h = host.toLowerCase();
@@ -42,7 +44,7 @@ function isIp(host: string): boolean {
 
 export function refHostMatches(pattern: string, host: string): boolean {
   const p = pattern.trim().toLowerCase().replace(/\.$/, '');
-  if (!GLOB.test(p) || /^\[[0-9a-f:.]+\]$/.test(p)) return refNormalize(p) === host;
+  if (!isGlob(p)) return refNormalize(p) === host;
   if (isIp(host)) return false;
   return minimatch(host, p, { nocase: true });
 }
@@ -65,7 +67,7 @@ function valid(e: RefEntry, now: Date): boolean {
 /** Sort key, best first: [exact, literal characters, port rank, order]; the greater id breaks ties. */
 function better(a: RefEntry, b: RefEntry): number {
   const key = (e: RefEntry) => {
-    const exact = !GLOB.test(e.host) || /^\s*\[[0-9a-f:.]+\]\s*$/i.test(e.host);
+    const exact = !isGlob(e.host);
     return [exact ? 1 : 0, exact ? 0 : literalCount(e.host), e.port === undefined ? 1 : e.port === '*' ? 0 : 2, e.order];
   };
   const ka = key(a);
@@ -93,7 +95,7 @@ export function referenceResolve(entries: RefEntry[], url: string, o: RefOptions
   if (u.protocol !== 'https:' && u.protocol !== 'wss:') return undefined;
   const matching = entries.filter((e) => usable(e) && refPortMatches(e.port, port) && refHostMatches(e.host, host));
   const best = matching.sort(better)[0];
-  if (best !== undefined) return { id: best.id, kind: GLOB.test(best.host) && !/^\s*\[/.test(best.host) ? 'wildcard' : 'exact' };
+  if (best !== undefined) return { id: best.id, kind: isGlob(best.host) ? 'wildcard' : 'exact' };
   if (o.fallbackToPrimary !== true) return undefined;
   const primary = entries.filter((e) => e.primary === true).sort((a, b) => b.order - a.order || (a.id < b.id ? 1 : -1))[0];
   return primary !== undefined && usable(primary) ? { id: primary.id, kind: 'primary' } : undefined;
