@@ -20,6 +20,7 @@ export const MTLS_ERROR_CODES = [
   'ERR_CERTIFICATE_NOT_FOUND',
   'ERR_CERTIFICATE_EXPIRED',
   'ERR_INVALID_CONFIG',
+  'ERR_INVALID_OPTION',
 ] as const;
 
 /** One of {@link MTLS_ERROR_CODES}. */

@@ -21,3 +21,5 @@ export type {
   ResolverOptions,
   Verdict,
 } from './resolver/index.js';
+export { loadCertificate, loadCaBundle } from './loader/index.js';
+export type { CaBundle, CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './loader/index.js';

@@ -1,0 +1,60 @@
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { MtlsError } from '../errors.js';
+import { ADVICE, sniffDer, type PemBlock } from './pem.js';
+
+function passphraseRequired(): MtlsError {
+  return new MtlsError('ERR_PASSPHRASE_REQUIRED', 'The private key is encrypted: pass its passphrase as passphrase.');
+}
+
+/** Maps what OpenSSL says about a key into our codes; never echoes the input. */
+function keyError(err: unknown, passphrase: string | undefined): MtlsError {
+  const code = (err as { code?: string }).code ?? '';
+  const message = err instanceof Error ? err.message : '';
+  if (code === 'ERR_MISSING_PASSPHRASE' || code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED') return passphraseRequired();
+  if (code === 'ERR_OSSL_BAD_DECRYPT' || /bad decrypt|wrong password/i.test(message)) {
+    return passphrase === undefined
+      ? passphraseRequired()
+      : new MtlsError('ERR_BAD_PASSPHRASE', 'The passphrase does not decrypt the private key: check it (passphrases are case-sensitive).', { cause: err });
+  }
+  return new MtlsError(
+    'ERR_MALFORMED_KEY',
+    'The private key could not be read: it must be PKCS#8, PKCS#1 (RSA) or SEC1 (EC), as PEM or DER, optionally encrypted.',
+    { cause: err },
+  );
+}
+
+/** A private key from one PEM block. */
+export function keyFromPem(block: PemBlock, passphrase: string | undefined): KeyObject {
+  if (block.encrypted && passphrase === undefined) throw passphraseRequired();
+  try {
+    return createPrivateKey({ key: block.text, format: 'pem', ...(passphrase === undefined ? {} : { passphrase }) });
+  } catch (err) {
+    throw keyError(err, passphrase);
+  }
+}
+
+/** A private key from DER bytes: PKCS#8 (plain or encrypted), PKCS#1 or SEC1. */
+export function keyFromDer(der: Buffer, passphrase: string | undefined): KeyObject {
+  const kind = sniffDer(der);
+  if (kind === 'public-key') throw new MtlsError('ERR_NO_PRIVATE_KEY', ADVICE.publicKey);
+  if (kind === 'certificate') {
+    throw new MtlsError('ERR_NO_PRIVATE_KEY', 'The key input holds a certificate, not a private key: pass the private key file as key.');
+  }
+  if (kind === 'encrypted-private-key') {
+    if (passphrase === undefined) throw passphraseRequired();
+    try {
+      return createPrivateKey({ key: der, format: 'der', type: 'pkcs8', passphrase });
+    } catch (err) {
+      throw keyError(err, passphrase);
+    }
+  }
+  let last: unknown;
+  for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {
+    try {
+      return createPrivateKey({ key: der, format: 'der', type });
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw keyError(last, passphrase);
+}

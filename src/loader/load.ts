@@ -1,0 +1,283 @@
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { inspect } from 'node:util';
+import { MtlsError } from '../errors.js';
+import { DEFAULT_MAX_INPUT_BYTES, checkSize, readLimited } from './input.js';
+import { keyFromDer, keyFromPem } from './key.js';
+import { isSelfSigned, nameOf, orderChain, statusAt, summarize, toX509 } from './metadata.js';
+import { ADVICE, asBytes, asText, looksLikePem, parsePem, sniffDer, type PemBlock } from './pem.js';
+import { readPfx } from './pfx.js';
+import type { CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './types.js';
+
+interface ResolvedLoadOptions {
+  now: Date;
+  expiryWarningDays: number;
+  maxInputBytes: number;
+}
+
+function resolveOptions(options: LoadOptions): ResolvedLoadOptions {
+  const { now = new Date(), expiryWarningDays = 30, maxInputBytes = DEFAULT_MAX_INPUT_BYTES } = options;
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new MtlsError('ERR_INVALID_OPTION', 'The option now must be a valid Date.');
+  if (!Number.isFinite(expiryWarningDays) || expiryWarningDays < 0) {
+    throw new MtlsError('ERR_INVALID_OPTION', 'The option expiryWarningDays must be a number of days, 0 or more.');
+  }
+  if (!Number.isInteger(maxInputBytes) || maxInputBytes <= 0) {
+    throw new MtlsError('ERR_INVALID_OPTION', 'The option maxInputBytes must be a positive whole number of bytes.');
+  }
+  return { now, expiryWarningDays, maxInputBytes };
+}
+
+/** Certificates and keys found in the input, before pairing. */
+interface Material {
+  format: LoadedCertificate['format'];
+  certificates: X509Certificate[];
+  keys: KeyObject[];
+  /** Why there is no key, when the input held something else in its place. */
+  noKeyReason?: MtlsError;
+}
+
+function unsupportedDer(kind: string, role: string): MtlsError {
+  switch (kind) {
+    case 'pkcs7':
+      return new MtlsError('ERR_UNSUPPORTED_FORMAT', ADVICE.pkcs7);
+    case 'jks':
+      return new MtlsError('ERR_UNSUPPORTED_FORMAT', ADVICE.jks);
+    case 'csr':
+      return new MtlsError('ERR_UNSUPPORTED_FORMAT', ADVICE.csr);
+    case 'pfx':
+      return new MtlsError('ERR_UNSUPPORTED_FORMAT', `The ${role} is a PKCS#12 (PFX/P12) file: load it as { pfx } or { pfxFile }.`);
+    default:
+      return new MtlsError(
+        'ERR_UNSUPPORTED_FORMAT',
+        `The ${role} is neither PEM nor DER nor PKCS#12: certificates and keys come as PEM text ("-----BEGIN ..."), DER or .pfx/.p12 files.`,
+      );
+  }
+}
+
+/** Reads PEM text or one DER object; collects certificates and private keys. */
+function readPemOrDer(input: string | Uint8Array, role: string, passphrase: string | undefined, into: Material): void {
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
+    throw new MtlsError('ERR_INVALID_OPTION', `The ${role} must be a string or a Uint8Array (Buffer).`);
+  }
+  const bytes = asBytes(input);
+  if (bytes.length === 0 || asText(input).trim() === '') {
+    throw new MtlsError('ERR_NO_CERTIFICATE', `The ${role} is empty: pass the contents of the certificate file.`);
+  }
+  if (!looksLikePem(input)) {
+    const kind = sniffDer(bytes);
+    if (kind === 'certificate') into.certificates.push(toX509(bytes));
+    else if (kind === 'private-key' || kind === 'encrypted-private-key') into.keys.push(keyFromDer(bytes, passphrase));
+    else if (kind === 'public-key') into.noKeyReason = new MtlsError('ERR_NO_PRIVATE_KEY', ADVICE.publicKey);
+    else throw unsupportedDer(kind, role);
+    return;
+  }
+  const blocks = parsePem(asText(input));
+  const kinds = new Set(blocks.map((b) => b.kind));
+  if (kinds.has('pkcs7') && !kinds.has('certificate')) throw new MtlsError('ERR_UNSUPPORTED_FORMAT', ADVICE.pkcs7);
+  if (kinds.has('csr') && !kinds.has('certificate') && !kinds.has('private-key')) throw new MtlsError('ERR_UNSUPPORTED_FORMAT', ADVICE.csr);
+  const keyBlocks: PemBlock[] = [];
+  for (const block of blocks) {
+    if (block.kind === 'certificate') into.certificates.push(toX509(block.der));
+    else if (block.kind === 'private-key') keyBlocks.push(block);
+    else if (block.kind === 'public-key') into.noKeyReason = new MtlsError('ERR_NO_PRIVATE_KEY', ADVICE.publicKey);
+  }
+  for (const block of keyBlocks) into.keys.push(keyFromPem(block, passphrase));
+  if (blocks.length > 0 && into.certificates.length === 0 && keyBlocks.length === 0 && into.noKeyReason === undefined) {
+    throw new MtlsError('ERR_UNSUPPORTED_FORMAT', `The ${role} holds only ${[...kinds].join(', ')} PEM blocks: no certificate or private key.`);
+  }
+}
+
+function fromPfx(input: unknown, passphrase: string | undefined): Material {
+  if (!(input instanceof Uint8Array)) throw new MtlsError('ERR_INVALID_OPTION', 'The pfx must be a Uint8Array (Buffer) with the bytes of the .pfx/.p12 file.');
+  const bytes = asBytes(input);
+  if (bytes.length === 0) throw new MtlsError('ERR_MALFORMED_PFX', 'The PFX/P12 input is empty: pass the bytes of the .pfx/.p12 file.');
+  if (looksLikePem(bytes)) throw new MtlsError('ERR_UNSUPPORTED_FORMAT', 'The pfx input is PEM text, not a PKCS#12 file: load it as { pem } or { pemFile }.');
+  const kind = sniffDer(bytes);
+  if (kind === 'jks' || kind === 'pkcs7') throw unsupportedDer(kind, 'pfx input');
+  const contents = readPfx(bytes, passphrase);
+  return { format: 'pfx', certificates: contents.certificates.map((der) => toX509(der)), keys: contents.keys };
+}
+
+async function collect(source: CertificateSource, o: ResolvedLoadOptions): Promise<Material> {
+  if (typeof source !== 'object' || source === null) throw invalidSource();
+  const s = source as Partial<Record<'pem' | 'cert' | 'key' | 'pfx' | 'pemFile' | 'certFile' | 'keyFile' | 'pfxFile', unknown>> & { passphrase?: unknown };
+  if (s.passphrase !== undefined && typeof s.passphrase !== 'string') {
+    throw new MtlsError('ERR_INVALID_OPTION', 'The passphrase must be a string.');
+  }
+  const passphrase = s.passphrase as string | undefined;
+  const max = o.maxInputBytes;
+  const sized = (value: unknown, what: string) => {
+    if (typeof value === 'string' || value instanceof Uint8Array) checkSize(value, what, max);
+    return value as string | Uint8Array;
+  };
+  if (s.pfx !== undefined || s.pfxFile !== undefined) {
+    const bytes = s.pfx !== undefined ? sized(s.pfx, 'pfx input') : readLimited(s.pfxFile, 'PFX/P12 file', max);
+    return fromPfx(bytes, passphrase);
+  }
+  if (s.pem !== undefined || s.pemFile !== undefined) {
+    const input = s.pem !== undefined ? sized(s.pem, 'PEM input') : readLimited(s.pemFile, 'PEM file', max);
+    const m: Material = { format: 'pem', certificates: [], keys: [] };
+    readPemOrDer(input, 'PEM input', passphrase, m);
+    return m;
+  }
+  if ((s.cert !== undefined || s.certFile !== undefined) && (s.key !== undefined || s.keyFile !== undefined)) {
+    const cert = s.cert !== undefined ? sized(s.cert, 'certificate input') : readLimited(s.certFile, 'certificate file', max);
+    const key = s.key !== undefined ? sized(s.key, 'key input') : readLimited(s.keyFile, 'key file', max);
+    const m: Material = { format: 'crt+key', certificates: [], keys: [] };
+    readPemOrDer(cert, 'certificate input', passphrase, m);
+    const fromCert = m.keys.length;
+    readPemOrDer(key, 'key input', passphrase, m);
+    if (m.keys.length === fromCert && m.noKeyReason === undefined && m.certificates.length > 0) {
+      m.noKeyReason = new MtlsError('ERR_NO_PRIVATE_KEY', 'The key input holds no private key: pass the private key file as key.');
+    }
+    return m;
+  }
+  throw invalidSource();
+}
+
+function invalidSource(): MtlsError {
+  return new MtlsError(
+    'ERR_INVALID_OPTION',
+    'The certificate source must be one of { pem }, { cert, key }, { pfx }, { pemFile }, { certFile, keyFile } or { pfxFile }, each with an optional passphrase.',
+  );
+}
+
+function describeKey(key: KeyObject): string {
+  return key.asymmetricKeyType ?? 'unknown';
+}
+
+function matches(cert: X509Certificate, key: KeyObject): boolean {
+  try {
+    return cert.checkPrivateKey(key);
+  } catch {
+    return false;
+  }
+}
+
+/** Finds the leaf (the certificate the key belongs to) and its key. */
+function pair(m: Material): { leaf: X509Certificate; key: KeyObject } {
+  if (m.certificates.length === 0) {
+    throw new MtlsError(
+      'ERR_NO_CERTIFICATE',
+      m.keys.length > 0
+        ? 'The input holds a private key but no certificate: add the certificate (and its chain) to the PEM, or pass cert and key separately.'
+        : 'The input holds no certificate.',
+    );
+  }
+  if (m.keys.length === 0) {
+    throw (
+      m.noKeyReason ??
+      new MtlsError(
+        'ERR_NO_PRIVATE_KEY',
+        m.format === 'pfx'
+          ? 'The PFX/P12 file holds no private key: export it again with its key (openssl pkcs12 -export -inkey key.pem -in cert.pem).'
+          : 'The input holds certificates but no private key: add the key to the PEM, or pass cert and key separately.',
+      )
+    );
+  }
+  for (const key of m.keys) {
+    for (const cert of m.certificates) {
+      if (matches(cert, key)) return { leaf: cert, key };
+    }
+  }
+  const cert = m.certificates.find((c) => !c.ca) ?? m.certificates[0]!;
+  const key = m.keys[0]!;
+  const certType = cert.publicKey.asymmetricKeyType ?? 'unknown';
+  throw new MtlsError(
+    'ERR_KEY_MISMATCH',
+    `The private key (${describeKey(key)}) does not belong to the certificate ${JSON.stringify(nameOf(cert, 'subject'))} (${certType} key)${certType === describeKey(key) ? '' : ': they are not even the same key type'}. Pair the certificate with the key it was issued for: \`openssl x509 -noout -pubkey -in cert.pem\` and \`openssl pkey -pubout -in key.pem\` must print the same public key.`,
+  );
+}
+
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+const ANY_EKU = '2.5.29.37.0';
+
+function warningsFor(leaf: X509Certificate, status: CertificateStatus, days: number, notAfter: Date, notBefore: Date): string[] {
+  const w: string[] = [];
+  if (status === 'expired') w.push(`The certificate expired on ${notAfter.toISOString()}: servers will refuse it; renew it.`);
+  if (status === 'not-yet-valid') w.push(`The certificate is not valid until ${notBefore.toISOString()}: servers will refuse it until then.`);
+  if (status === 'expiring-soon') w.push(`The certificate expires in ${days} day${days === 1 ? '' : 's'} (${notAfter.toISOString()}): renew it soon.`);
+  let eku: string[] | undefined;
+  try {
+    eku = leaf.keyUsage;
+  } catch {
+    eku = undefined; // an unreadable extension is not worth failing the load over
+  }
+  if (Array.isArray(eku) && eku.length > 0 && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) {
+    w.push('The certificate is not issued for client authentication (its extended key usage lacks clientAuth): servers may refuse it.');
+  }
+  if (isSelfSigned(leaf)) w.push('The certificate is self-signed: the server must trust this very certificate.');
+  return w;
+}
+
+class Loaded implements LoadedCertificate {
+  format!: LoadedCertificate['format'];
+  subject!: string;
+  commonName?: string;
+  issuer!: string;
+  serialNumber!: string;
+  fingerprint256!: string;
+  subjectAltNames!: string[];
+  notBefore!: Date;
+  notAfter!: Date;
+  keyType!: string;
+  selfSigned!: boolean;
+  isCA!: boolean;
+  chain!: CertificateSummary[];
+  status!: CertificateStatus;
+  daysUntilExpiry!: number;
+  warnings!: string[];
+  readonly #tls: TlsMaterial;
+
+  constructor(fields: Omit<LoadedCertificate, 'tls'>, tls: TlsMaterial) {
+    Object.assign(this, fields);
+    this.#tls = Object.freeze({ ...tls });
+  }
+
+  /** The chain (leaf first) and the decrypted private key as PEM; never serialised. */
+  get tls(): TlsMaterial {
+    return this.#tls;
+  }
+
+  // Keeps the key out of util.inspect even with showHidden, and names the object.
+  [inspect.custom](depth: number, options: object): string {
+    const { ...fields } = this;
+    return `LoadedCertificate ${inspect(fields, { ...options, depth: depth - 1 })}`;
+  }
+}
+
+/**
+ * Loads a client certificate and its private key from PEM, CRT + KEY (PEM or DER each) or
+ * PKCS#12, checks that the key belongs to the certificate, puts the chain leaf first and reports
+ * validity against `now`. The key is decrypted once, here; `tls` holds it as PEM for node's TLS.
+ *
+ * @throws {MtlsError} `ERR_PASSPHRASE_REQUIRED`, `ERR_BAD_PASSPHRASE`, `ERR_NO_CERTIFICATE`,
+ *   `ERR_NO_PRIVATE_KEY`, `ERR_KEY_MISMATCH`, `ERR_MALFORMED_CERTIFICATE`, `ERR_MALFORMED_KEY`,
+ *   `ERR_MALFORMED_PFX`, `ERR_UNSUPPORTED_FORMAT`, `ERR_FILE_READ`, `ERR_INPUT_TOO_LARGE`,
+ *   `ERR_INVALID_OPTION`. Messages never contain the passphrase or key material.
+ * @example
+ * ```ts
+ * const cert = await loadCertificate({ pfxFile: './client.p12', passphrase: process.env.P12_PASS });
+ * console.log(cert.commonName, cert.status, cert.daysUntilExpiry, cert.warnings);
+ * tls.connect({ host, port, ...cert.tls });
+ * ```
+ */
+export async function loadCertificate(source: CertificateSource, options: LoadOptions = {}): Promise<LoadedCertificate> {
+  const o = resolveOptions(options);
+  const material = await collect(source, o);
+  const { leaf, key } = pair(material);
+  const { chain, reordered, unrelated } = orderChain(leaf, material.certificates);
+  const summary = summarize(leaf);
+  const { status, daysUntilExpiry } = statusAt(summary.notBefore, summary.notAfter, o.now, o.expiryWarningDays);
+  const warnings = warningsFor(leaf, status, daysUntilExpiry, summary.notAfter, summary.notBefore);
+  if (reordered) warnings.push('The certificate chain was out of order; it has been put leaf first, each certificate followed by its issuer.');
+  if (unrelated.length > 0) {
+    warnings.push(
+      `${unrelated.length} certificate(s) in the input are not part of the client certificate's chain and are not sent: ${unrelated.map((c) => JSON.stringify(nameOf(c, 'subject'))).join('; ')}.`,
+    );
+  }
+  const tls: TlsMaterial = {
+    cert: chain.map((c) => c.toString()).join(''),
+    key: key.export({ type: 'pkcs8', format: 'pem' }) as string,
+  };
+  return new Loaded({ format: material.format, ...summary, chain: chain.map(summarize), status, daysUntilExpiry, warnings }, tls);
+}

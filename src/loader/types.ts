@@ -1,0 +1,78 @@
+import type { SecureContextOptions } from 'node:tls';
+
+/**
+ * Where a client certificate comes from: one PEM with chain and key, a certificate and a key
+ * (PEM or DER each), or a PKCS#12 file (.pfx/.p12); as bytes or as file paths.
+ */
+export type CertificateSource =
+  | { pem: string | Uint8Array; passphrase?: string }
+  | { cert: string | Uint8Array; key: string | Uint8Array; passphrase?: string }
+  | { pfx: Uint8Array; passphrase?: string }
+  | { pemFile: string; passphrase?: string }
+  | { certFile: string; keyFile: string; passphrase?: string }
+  | { pfxFile: string; passphrase?: string };
+
+/** Options of {@link loadCertificate}. */
+export interface LoadOptions {
+  /** The clock for `status` and `daysUntilExpiry`. Default: `new Date()`. */
+  now?: Date;
+  /** A certificate expiring within this many days is `'expiring-soon'`. Default: 30. */
+  expiryWarningDays?: number;
+  /** Larger input is refused with `ERR_INPUT_TOO_LARGE` before parsing. Default: 4 MiB. */
+  maxInputBytes?: number;
+}
+
+/** What one X.509 certificate says about itself. */
+export interface CertificateSummary {
+  /** Distinguished name, e.g. `C=US, O=ACME, CN=api client`. */
+  subject: string;
+  commonName?: string;
+  issuer: string;
+  /** Upper-case hex, as `openssl x509 -serial` prints it. */
+  serialNumber: string;
+  /** `AB:CD:...`, as node's `X509Certificate` prints it. */
+  fingerprint256: string;
+  /** As `openssl x509 -ext subjectAltName` lists them: `DNS:api.acme.com`, `IP Address:10.0.0.7`. */
+  subjectAltNames: string[];
+  notBefore: Date;
+  notAfter: Date;
+  /** `'rsa'`, `'ec'`, `'ed25519'`, `'rsa-pss'`, ... */
+  keyType: string;
+  selfSigned: boolean;
+  /** True for a CA certificate (basicConstraints CA:TRUE). */
+  isCA: boolean;
+}
+
+/** Validity at a given time: expired, not yet valid, expiring within the warning window, or valid. */
+export type CertificateStatus = 'valid' | 'expiring-soon' | 'expired' | 'not-yet-valid';
+
+/** TLS options that `tls.connect`, `https.request` and undici's `connect` accept as they are. */
+export interface TlsMaterial extends Pick<SecureContextOptions, 'cert' | 'key'> {
+  cert: string;
+  key: string;
+}
+
+/**
+ * A client certificate ready to use: the leaf's details, the chain, its status, and the TLS
+ * material. `JSON.stringify` and `util.inspect` never show the key.
+ */
+export interface LoadedCertificate extends CertificateSummary {
+  format: 'pem' | 'crt+key' | 'pfx';
+  /** Leaf first, then intermediates. */
+  chain: CertificateSummary[];
+  status: CertificateStatus;
+  /** Whole days until `notAfter` (negative once expired). */
+  daysUntilExpiry: number;
+  /** Things that will not stop the load but that a user should know (chain reordered, expiring soon...). */
+  warnings: string[];
+  /** The chain (leaf first) and the private key as PEM strings, the key decrypted once here. */
+  readonly tls: TlsMaterial;
+}
+
+/** Trusted CA certificates, from a PEM bundle (or one DER certificate). */
+export interface CaBundle {
+  certificates: CertificateSummary[];
+  /** The certificates as one PEM string, for `tls` `ca`. */
+  pem: string;
+  warnings: string[];
+}

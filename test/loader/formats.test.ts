@@ -1,0 +1,154 @@
+// Every format users bring, made by the OpenSSL CLI, loads; the fields agree with `openssl x509`.
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { loadCaBundle, loadCertificate, type CertificateSource } from '../../src/index.js';
+import { PASS, fixture, opensslX509, readFixture } from '../helpers.js';
+
+const IDENTITIES = [
+  ['rsa', 'rsa'],
+  ['ec256', 'ec'],
+  ['ec384', 'ec'],
+  ['ed25519', 'ed25519'],
+] as const;
+
+type Case = [string, () => CertificateSource, number];
+function sources(id: string): Case[] {
+  return [
+    ['single PEM file (chain + key)', () => ({ pemFile: fixture(`${id}.pem`) }), 2],
+    ['single PEM as bytes', () => ({ pem: readFixture(`${id}.pem`) }), 2],
+    ['single PEM as a string', () => ({ pem: readFixture(`${id}.pem`).toString() }), 2],
+    ['CRT + KEY files (PEM, PKCS#8)', () => ({ certFile: fixture(`${id}.crt`), keyFile: fixture(`${id}.key`) }), 1],
+    ['CRT + KEY as DER bytes', () => ({ cert: readFixture(`${id}.crt.der`), key: readFixture(`${id}.key.der`) }), 1],
+    ['encrypted PKCS#8 key (AES-256-CBC, PBKDF2)', () => ({ certFile: fixture(`${id}.crt`), keyFile: fixture(`${id}.enc.key`), passphrase: PASS }), 1],
+    ['PFX, OpenSSL 3 default (AES-256-CBC, PBKDF2, SHA-256 MAC)', () => ({ pfxFile: fixture(`${id}.pfx`), passphrase: PASS }), 2],
+    ['PFX, -legacy (RC2-40 / 3DES, SHA-1 MAC)', () => ({ pfxFile: fixture(`${id}.legacy.pfx`), passphrase: PASS }), 2],
+    ['PFX with an empty password, no passphrase given', () => ({ pfxFile: fixture(`${id}.nopass.pfx`) }), 2],
+    ['PFX with an empty password, passphrase ""', () => ({ pfx: readFixture(`${id}.nopass.pfx`), passphrase: '' }), 2],
+  ];
+}
+
+const EXTRAS: Array<[string, () => CertificateSource, string, number]> = [
+  ['RSA PKCS#1 key', () => ({ certFile: fixture('rsa.crt'), keyFile: fixture('rsa.pkcs1.key') }), 'rsa', 1],
+  ['traditional encrypted PEM (Proc-Type: 4,ENCRYPTED)', () => ({ certFile: fixture('rsa.crt'), keyFile: fixture('rsa.trad-enc.key'), passphrase: PASS }), 'rsa', 1],
+  ['PEM with the key first', () => ({ pemFile: fixture('rsa.keyfirst.pem') }), 'rsa', 2],
+  ['EC P-256 SEC1 key', () => ({ certFile: fixture('ec256.crt'), keyFile: fixture('ec256.sec1.key') }), 'ec', 1],
+  ['EC P-384 SEC1 key', () => ({ certFile: fixture('ec384.crt'), keyFile: fixture('ec384.sec1.key') }), 'ec', 1],
+  ['PFX without a chain', () => ({ pfxFile: fixture('rsa.nochain.pfx'), passphrase: PASS }), 'rsa', 1],
+  ['PFX made with -iter 100000', () => ({ pfxFile: fixture('rsa.iter100k.pfx'), passphrase: PASS }), 'rsa', 2],
+  ['CRT as DER + KEY as PEM', () => ({ cert: readFixture('ec256.crt.der'), key: readFixture('ec256.key').toString() }), 'ec', 1],
+];
+
+async function checkAgainstOpenssl(source: CertificateSource, id: string, keyType: string, chainLength: number) {
+  const c = await loadCertificate(source);
+  const ref = opensslX509(fixture(`${id}.crt`));
+  expect(c.subject.replace(/, /g, ',')).toBe(ref.subject);
+  expect(c.issuer.replace(/, /g, ',')).toBe(ref.issuer);
+  expect(c.serialNumber).toBe(ref.serial);
+  expect(c.fingerprint256).toBe(ref.fingerprint);
+  expect(c.notBefore.toISOString()).toBe(ref.notBefore);
+  expect(c.notAfter.toISOString()).toBe(ref.notAfter);
+  expect(c.subjectAltNames.join(', ')).toBe(ref.san);
+  expect(c.commonName).toBe(`${id} client`);
+  expect(c.keyType).toBe(keyType);
+  expect(c.selfSigned).toBe(false);
+  expect(c.status).toBe('valid');
+  expect(c.chain).toHaveLength(chainLength);
+  expect(c.chain[0]?.fingerprint256).toBe(c.fingerprint256);
+  if (chainLength > 1) expect(c.chain[1]?.commonName).toBe('Test Intermediate CA');
+  // The TLS material is usable as is, and its key is the certificate's.
+  expect(() => createSecureContext(c.tls)).not.toThrow();
+  expect(new X509Certificate(c.tls.cert).checkPrivateKey(createPrivateKey(c.tls.key))).toBe(true);
+  expect(c.tls.cert.match(/BEGIN CERTIFICATE/g)).toHaveLength(chainLength);
+  return c;
+}
+
+describe.each(IDENTITIES)('%s identity', (id, keyType) => {
+  it.each(sources(id))('%s', async (_name, source, chainLength) => {
+    const c = await checkAgainstOpenssl(source(), id, keyType, chainLength);
+    expect(c.format).toBe(_name.startsWith('PFX') ? 'pfx' : _name.startsWith('single') ? 'pem' : 'crt+key');
+  });
+});
+
+describe('other key encodings and layouts', () => {
+  it.each(EXTRAS)('%s', async (_name, source, keyType, chainLength) => {
+    const id = keyType === 'rsa' ? 'rsa' : _name.includes('384') ? 'ec384' : 'ec256';
+    await checkAgainstOpenssl(source(), id, keyType, chainLength);
+  });
+
+  it('puts a chain given out of order leaf first, with a warning', async () => {
+    const c = await loadCertificate({ pemFile: fixture('rsa.unordered.pem') });
+    expect(c.chain.map((s) => s.commonName)).toEqual(['rsa client', 'Test Intermediate CA']);
+    expect(c.tls.cert.indexOf(new X509Certificate(readFixture('rsa.crt')).toString())).toBe(0);
+    expect(c.warnings).toContain('The certificate chain was out of order; it has been put leaf first, each certificate followed by its issuer.');
+  });
+});
+
+describe('status against an injected clock', () => {
+  it('valid, expiring-soon, expired and not-yet-valid', async () => {
+    const c = await loadCertificate({ pemFile: fixture('rsa.pem') });
+    const day = 86_400_000;
+    const at = (ms: number, expiryWarningDays?: number) =>
+      loadCertificate({ pemFile: fixture('rsa.pem') }, { now: new Date(ms), ...(expiryWarningDays === undefined ? {} : { expiryWarningDays }) });
+    expect(await at(c.notAfter.getTime() - 100 * day)).toMatchObject({ status: 'valid', daysUntilExpiry: 100, warnings: [] });
+    const soon = await at(c.notAfter.getTime() - 10 * day - 1000);
+    expect(soon).toMatchObject({ status: 'expiring-soon', daysUntilExpiry: 10 });
+    expect(soon.warnings[0]).toMatch(/expires in 10 days/);
+    expect(await at(c.notAfter.getTime() - 10 * day - 1000, 7)).toMatchObject({ status: 'valid' });
+    expect(await at(c.notAfter.getTime() + 2 * day)).toMatchObject({ status: 'expired', daysUntilExpiry: -2 });
+    expect(await at(c.notBefore.getTime() - 1000)).toMatchObject({ status: 'not-yet-valid' });
+  });
+
+  it('flags the OpenSSL-made expired and not-yet-valid certificates', async () => {
+    const expired = await loadCertificate({ pemFile: fixture('expired.pem') });
+    expect(expired).toMatchObject({ status: 'expired', notAfter: new Date('2021-01-01T00:00:00Z') });
+    expect(expired.daysUntilExpiry).toBeLessThan(0);
+    expect(expired.warnings[0]).toMatch(/expired on 2021-01-01/);
+    const notYet = await loadCertificate({ pemFile: fixture('notyet.pem') });
+    expect(notYet).toMatchObject({ status: 'not-yet-valid', notBefore: new Date('2099-01-01T00:00:00Z') });
+  });
+});
+
+describe('secrets stay secret', () => {
+  it('JSON.stringify and util.inspect (even showHidden) never show the key', async () => {
+    const c = await loadCertificate({ certFile: fixture('rsa.crt'), keyFile: fixture('rsa.enc.key'), passphrase: PASS });
+    const keyBody = c.tls.key.split('\n')[1]!;
+    for (const text of [JSON.stringify(c), inspect(c), inspect(c, { showHidden: true, depth: 10, getters: true })]) {
+      expect(text).not.toContain('PRIVATE KEY');
+      expect(text).not.toContain(keyBody);
+      expect(text).not.toContain(PASS);
+      expect(text).toContain('rsa client');
+    }
+    expect(Object.keys(c)).not.toContain('tls');
+    expect(Object.isFrozen(c.tls)).toBe(true);
+  });
+});
+
+describe('loadCaBundle', () => {
+  it('reads a PEM with several CA certificates', () => {
+    const ca = loadCaBundle({ file: fixture('ca-chain.pem') });
+    expect(ca.certificates.map((c) => c.commonName)).toEqual(['Test Intermediate CA', 'Test Root CA']);
+    expect(ca.certificates.every((c) => c.isCA)).toBe(true);
+    expect(ca.certificates[1]?.selfSigned).toBe(true);
+    expect(ca.pem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
+    expect(ca.warnings).toEqual([]);
+    expect(() => createSecureContext({ ca: ca.pem })).not.toThrow();
+  });
+
+  it('accepts one DER certificate, and warns about a non-CA certificate', () => {
+    const der = loadCaBundle(readFixture('rsa.crt.der'));
+    expect(der.certificates).toHaveLength(1);
+    expect(der.warnings[0]).toMatch(/is not a CA certificate/);
+  });
+
+  it.each([
+    ['an empty string', '', 'ERR_NO_CERTIFICATE'],
+    ['a PKCS#7 bundle', () => readFixture('bundle.p7b'), 'ERR_UNSUPPORTED_FORMAT'],
+    ['a missing file', { file: fixture('missing.pem') }, 'ERR_FILE_READ'],
+    ['random bytes', Buffer.from('0102030405', 'hex'), 'ERR_UNSUPPORTED_FORMAT'],
+  ])('rejects %s', (_n, input, code) => {
+    const value = typeof input === 'function' ? input() : input;
+    expect(() => loadCaBundle(value as never)).toThrow(expect.objectContaining({ code }));
+  });
+});
