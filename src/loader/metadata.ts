@@ -21,8 +21,18 @@ function altNames(x509: X509Certificate): string[] {
   return san.split(/, (?=[A-Za-z][A-Za-z ]*:)/);
 }
 
-/** The public facts of one certificate. */
+const summaries = new WeakMap<X509Certificate, CertificateSummary>();
+
+/** The public facts of one certificate (computed once per certificate object). */
 export function summarize(x509: X509Certificate): CertificateSummary {
+  const known = summaries.get(x509);
+  if (known !== undefined) return { ...known, subjectAltNames: [...known.subjectAltNames] };
+  const summary = readSummary(x509);
+  summaries.set(x509, summary);
+  return { ...summary, subjectAltNames: [...summary.subjectAltNames] };
+}
+
+function readSummary(x509: X509Certificate): CertificateSummary {
   const commonName = commonNameOf(x509.subject ?? '');
   const summary: CertificateSummary = {
     subject: nameOf(x509, 'subject'),

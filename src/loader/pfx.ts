@@ -1,7 +1,8 @@
 // PKCS#12 (RFC 7292) at OpenSSL speed: node-forge only walks the ASN.1; the MAC, PBKDF2, AES and
 // 3DES run in node:crypto, and only RC2 (OpenSSL 3 "legacy") uses forge's cipher.
-import { createDecipheriv, createHmac, createPrivateKey, hash, pbkdf2Sync, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createDecipheriv, createHmac, createPrivateKey, pbkdf2Sync, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { MtlsError } from '../errors.js';
+import { iteratedHash } from './iterated-hash.js';
 import { CONTEXT, TAG, UNIVERSAL, intOf, oidOf, parseDer, rc2Decrypt, type Der } from './forge.js';
 
 const OID = {
@@ -52,14 +53,16 @@ export interface PfxContents {
 
 /** The password forms to try: OpenSSL writes "" as an empty BMPString, some tools as no password. */
 interface Password {
+  /** As given; undefined for the "no password" form. */
+  text: string | undefined;
   utf8: Buffer;
   bmp: Buffer | undefined;
 }
 
 function passwords(passphrase: string | undefined): Password[] {
   const p = passphrase ?? '';
-  const one = { utf8: Buffer.from(p, 'utf8'), bmp: bmpString(p) };
-  return p === '' ? [one, { utf8: Buffer.alloc(0), bmp: undefined }] : [one];
+  const one = { text: p, utf8: Buffer.from(p, 'utf8'), bmp: bmpString(p) };
+  return p === '' ? [one, { text: undefined, utf8: Buffer.alloc(0), bmp: undefined }] : [one];
 }
 
 function bmpString(password: string): Buffer {
@@ -82,8 +85,7 @@ function pkcs12Kdf(digest: string, password: Buffer | undefined, salt: Buffer, i
   const I = Buffer.concat([fill(salt), fill(password)]);
   const result = Buffer.alloc(n);
   for (let offset = 0; offset < n; offset += u) {
-    let A = hash(digest, Buffer.concat([D, I]), 'buffer') as Buffer;
-    for (let r = 1; r < iterations; r++) A = hash(digest, A, 'buffer') as Buffer;
+    const A = iteratedHash(digest, Buffer.concat([D, I]), iterations);
     A.copy(result, offset, 0, Math.min(u, n - offset));
     if (offset + u >= n) break;
     // I_j = (I_j + B + 1) mod 2^(8v), B = A repeated to v bytes
@@ -233,24 +235,36 @@ function extract(bags: Der[], password: Password): Extracted {
     if (id === OID.certBag) {
       if (oidOf(child(value, 0)) === OID.x509Certificate) out.certificates.push(octets(explicitContent(child(value, 1))));
     } else if (id === OID.keyBag || id === OID.shroudedKeyBag) {
-      let pkcs8: Buffer | undefined;
-      if (id === OID.keyBag) {
-        pkcs8 = encodeDer(value);
-      } else {
-        pkcs8 = decrypt(child(value, 0), octets(child(value, 1)), password);
-      }
-      if (pkcs8 === undefined) {
-        out.keyDecryptFailed = true;
-        continue;
-      }
-      try {
-        out.keys.push(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }));
-      } catch {
-        out.keyDecryptFailed = true; // decrypted to garbage: the password was wrong after all
-      }
+      const key = id === OID.keyBag ? plainKey(encodeDer(value)) : shroudedKey(value, password);
+      if (key === undefined) out.keyDecryptFailed = true;
+      else out.keys.push(key);
     }
   }
   return out;
+}
+
+function plainKey(pkcs8: Buffer | undefined): KeyObject | undefined {
+  if (pkcs8 === undefined) return undefined;
+  try {
+    return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+  } catch {
+    return undefined; // decrypted to garbage: the password was wrong after all
+  }
+}
+
+/**
+ * An EncryptedPrivateKeyInfo: OpenSSL decrypts the PBES2 and PKCS#12 3DES forms itself (its
+ * PKCS#12 KDF is faster than ours); what it refuses (RC2, the "no password" form) we decrypt.
+ */
+function shroudedKey(value: Der, password: Password): KeyObject | undefined {
+  if (password.text !== undefined) {
+    try {
+      return createPrivateKey({ key: encodeDer(value), format: 'der', type: 'pkcs8', passphrase: password.text });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_OSSL_BAD_DECRYPT') return undefined;
+    }
+  }
+  return plainKey(decrypt(child(value, 0), octets(child(value, 1)), password));
 }
 
 /** DER-encodes a parsed node again (an unencrypted key bag holds its PKCS#8 as a node). */
