@@ -23,3 +23,17 @@ export type {
 } from './resolver/index.js';
 export { loadCertificate, loadCaBundle } from './loader/index.js';
 export type { CaBundle, CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './loader/index.js';
+export { CertificateStore } from './store.js';
+export type { StoreChange, StoreDefaults, StoreEntryInput } from './store.js';
+export { createDispatcher, createInterceptor, createFetch, MtlsAgent, httpsRequestOptions, createHttpsAgent } from './adapter/index.js';
+export type {
+  AdapterOptions,
+  ConnectEvent,
+  DispatcherOptions,
+  HttpsAgentOptions,
+  MtlsFetch,
+  MtlsInterceptor,
+  MtlsRequestInit,
+  RequestMtlsOptions,
+  SelectEvent,
+} from './adapter/index.js';

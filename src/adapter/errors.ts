@@ -1,0 +1,91 @@
+// TLS failures, told in words a user can act on: which certificate was presented to which origin,
+// its validity, and the likely causes; for server certificates, how to trust a private CA.
+import { MtlsError } from '../errors.js';
+import type { LoadedCertificate } from '../loader/types.js';
+import type { Match } from '../resolver/types.js';
+
+const SERVER_CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'HOSTNAME_MISMATCH',
+]);
+
+function codeOf(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+/** The certificate a connection presented, described without key material. */
+function presented(origin: string, match: Match<LoadedCertificate> | undefined): string {
+  if (match === undefined) {
+    return `No client certificate was presented to ${origin} (no entry matches it). If this server requires mTLS, add an entry for its host and port; store.explain('${origin}') shows why none matched.`;
+  }
+  const { entry } = match;
+  const c = entry.certificate;
+  const name = entry.name === undefined ? '' : ` ${JSON.stringify(entry.name)}`;
+  return `The client certificate${name} (id ${entry.id}, ${c.subject}, issued by ${c.issuer}, fingerprint ${c.fingerprint256}, valid until ${c.notAfter.toISOString()}, status ${c.status}) was presented to ${origin} (${match.reason}).`;
+}
+
+function serverCertificateError(err: Error, origin: string): MtlsError {
+  const code = codeOf(err);
+  const what =
+    code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN'
+      ? 'it is self-signed or issued by a private CA that is not trusted'
+      : code === 'CERT_HAS_EXPIRED'
+        ? 'it has expired'
+        : code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH'
+          ? 'it is not issued for this host name'
+          : 'its issuer is not trusted';
+  return new MtlsError(
+    'ERR_SERVER_CERTIFICATE',
+    `The server certificate of ${origin} was rejected: ${what} (${code}: ${err.message}). If the server uses a private CA, add that CA: the adapter option ca (e.g. ca: loadCaBundle({ file: 'ca.pem' })) or "ca" in certs.json; it is added to Node's default roots. Only for a test server: rejectUnauthorized: false (per request: init.mtls.rejectUnauthorized).`,
+    { cause: err },
+  );
+}
+
+function looksLikeTlsFailure(err: Error): boolean {
+  const code = codeOf(err);
+  return (
+    code.startsWith('ERR_SSL_') ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'UND_ERR_SOCKET' ||
+    /alert|handshake|other side closed|socket hang up/i.test(err.message)
+  );
+}
+
+function handshakeError(err: Error, origin: string, match: Match<LoadedCertificate> | undefined): MtlsError {
+  const causes =
+    match === undefined
+      ? ''
+      : ' Likely causes: the server does not trust the issuer of this certificate (it needs the CA chain), the certificate is expired or not yet valid, it is not issued for client authentication, or the server expects another certificate for this host.';
+  return new MtlsError(
+    'ERR_TLS_HANDSHAKE',
+    `The server ${origin} closed or refused the TLS connection (${codeOf(err) || 'no code'}: ${err.message}). ${presented(origin, match)}${causes}`,
+    { cause: err },
+  );
+}
+
+/** A failure while connecting: server certificate rejected, handshake refused, or passed on as it is. */
+export function describeConnectError(err: Error, origin: string, match: Match<LoadedCertificate> | undefined, verify: boolean): Error {
+  if (verify && SERVER_CERTIFICATE_CODES.has(codeOf(err))) return serverCertificateError(err, origin);
+  if (looksLikeTlsFailure(err)) return handshakeError(err, origin, match);
+  return err;
+}
+
+/** A failure of a request on a TLS connection: with TLS 1.3 the server's verdict on the client certificate arrives here. */
+export function describeRequestError(err: Error, origin: string, match: Match<LoadedCertificate> | undefined): Error {
+  if (err instanceof MtlsError) return err;
+  if (codeOf(err).startsWith('ERR_SSL_') || (codeOf(err) === 'UND_ERR_SOCKET' && /other side closed/i.test(err.message))) {
+    return handshakeError(err, origin, match);
+  }
+  return err;
+}

@@ -1,0 +1,142 @@
+// Real TLS peers on 127.0.0.1 that report which client certificate they received: a node https
+// server with requestCert, and `openssl s_server -Verify` (a peer we did not write).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import type { LookupFunction } from 'node:net';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import { createServer as createNetServer } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { fixture, readFixture } from '../helpers.js';
+
+export interface Received {
+  /** SHA-256 fingerprint of the client certificate the server received, or null. */
+  fingerprint256: string | null;
+  subject: string | null;
+  authorized: boolean;
+  servername: string | null;
+  path: string;
+}
+
+export interface TestServer {
+  port: number;
+  url(host?: string, path?: string): string;
+  /** TLS handshakes completed (secureConnection events). */
+  handshakes(): number;
+  close(): Promise<void>;
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse, received: Received) => boolean;
+
+/** An https server that answers every request with the client certificate it received, as JSON. */
+export async function startMtlsServer(options: { rejectUnauthorized?: boolean; trust?: Buffer[]; route?: Route; delayMs?: number } = {}): Promise<TestServer> {
+  let handshakes = 0;
+  const server: Server = createHttpsServer(
+    {
+      key: readFixture('server.key'),
+      cert: readFixture('server-chain.pem'),
+      ca: options.trust ?? [readFixture('int.crt'), readFixture('ca.crt')],
+      requestCert: true,
+      rejectUnauthorized: options.rejectUnauthorized ?? false,
+      keepAliveTimeout: 30_000,
+    },
+    (req, res) => {
+      const socket = req.socket as TLSSocket;
+      const peer = socket.getPeerX509Certificate?.();
+      const received: Received = {
+        fingerprint256: peer?.fingerprint256 ?? null,
+        subject: peer?.subject.split('\n').join(', ') ?? null,
+        authorized: socket.authorized,
+        servername: (socket as TLSSocket & { servername?: string | false }).servername || null,
+        path: req.url ?? '/',
+      };
+      if (options.route?.(req, res, received)) return;
+      const reply = () => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(received));
+      };
+      if (options.delayMs) setTimeout(reply, options.delayMs);
+      else reply();
+    },
+  );
+  server.on('secureConnection', () => handshakes++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    url: (host = 'localhost', path = '/') => `https://${host}:${port}${path}`,
+    handshakes: () => handshakes,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A plain http server answering { tls: false }. */
+export async function startHttpServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const server: HttpServer = createHttpServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ tls: false, path: req.url }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+/** Resolves every name to 127.0.0.1, so that tests can use real host names. */
+export const lookup: LookupFunction = (_hostname, options, callback) => {
+  const cb = callback as (err: Error | null, address: string | Array<{ address: string; family: number }>, family?: number) => void;
+  if ((options as { all?: boolean }).all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+  else cb(null, '127.0.0.1', 4);
+};
+
+export function fingerprintOf(name: string): string {
+  return new X509Certificate(readFixture(name)).fingerprint256;
+}
+
+async function freePort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+export interface OpensslServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** The client certificate subject on an `s_server -www` status page (it lists what it received). */
+export function clientSubjectOnPage(page: string): string | null {
+  return /Client certificate[\s\S]*?Subject: (.*)\n/.exec(page)?.[1]?.trim() ?? null;
+}
+
+/** `openssl s_server -Verify 2 -verify_return_error -www`: requires and verifies a client certificate. */
+export async function startOpensslServer(): Promise<OpensslServer> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    'openssl',
+    ['s_server', '-accept', String(port), '-cert', fixture('server.crt'), '-key', fixture('server.key'), '-cert_chain', fixture('int.crt'), '-CAfile', fixture('ca.crt'), '-Verify', '2', '-verify_return_error', '-www'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OPENSSL_CONF: '/dev/null' } },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 10_000;
+  while (!out.includes('ACCEPT')) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`openssl s_server did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    port,
+    close: async () => {
+      child.kill();
+      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
