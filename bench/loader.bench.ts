@@ -8,7 +8,7 @@ import { formatNs, median, table } from './util.js';
 
 const PASS = 'correct horse';
 
-function fixtures(): string {
+export function fixtures(): string {
   const dir = fileURLToPath(new URL('../.tmp/bench-fixtures/', import.meta.url));
   if (!existsSync(`${dir}rsa.iter100k.pfx`)) {
     execFileSync('bash', [fileURLToPath(new URL('../test/fixtures/make-fixtures.sh', import.meta.url)), dir], { stdio: 'ignore' });

@@ -1,11 +1,13 @@
 // npm run bench [-- resolver|loader|adapter ...]: runs the benchmarks, each against its own
 // baseline in this process, and prints ratios. Figures go to BENCHMARKS.md by hand.
+import { runAdapterBench } from './adapter.bench.js';
 import { runLoaderBench } from './loader.bench.js';
 import { runResolverBench } from './resolver.bench.js';
 
 const benches: Record<string, () => string | Promise<string>> = {
   resolver: () => runResolverBench(),
   loader: () => runLoaderBench(),
+  adapter: () => runAdapterBench(),
 };
 
 const wanted = process.argv.slice(2);

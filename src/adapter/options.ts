@@ -110,6 +110,20 @@ function caPem(value: CaBundle | string | Uint8Array): string {
   throw new MtlsError('ERR_INVALID_OPTION', 'The option ca must be PEM text, DER bytes, a CaBundle from loadCaBundle(), or an array of them.');
 }
 
+// The same custom CAs give the same list object, so that the secure contexts keyed by it are
+// shared by every adapter made with them (a context with Node's ~150 roots takes tens of ms).
+const caLists = new Map<string, string[]>();
+
+function caList(custom: string[]): string[] {
+  const key = custom.join('\n');
+  let list = caLists.get(key);
+  if (list === undefined) {
+    list = [...defaultCaCertificates(), ...custom];
+    caLists.set(key, list);
+  }
+  return list;
+}
+
 /** Resolves the adapter options once: the caller's, then the store's defaults, then the library's. */
 export function resolveAdapterOptions(store: CertificateStore, options: AdapterOptions = {}): ResolvedAdapterOptions {
   if (typeof options !== 'object' || options === null) throw new MtlsError('ERR_INVALID_OPTION', 'Adapter options must be an object.');
@@ -118,7 +132,7 @@ export function resolveAdapterOptions(store: CertificateStore, options: AdapterO
   if (onSelect !== undefined && typeof onSelect !== 'function') throw new MtlsError('ERR_INVALID_OPTION', 'The option onSelect must be a function.');
   const custom = ca === undefined ? [] : (Array.isArray(ca) ? ca : [ca]).map(caPem);
   return {
-    ca: custom.length === 0 ? undefined : [...defaultCaCertificates(), ...custom],
+    ca: custom.length === 0 ? undefined : caList(custom),
     rejectUnauthorized,
     fallbackToPrimary: fallbackToPrimary === true,
     onSelect,
