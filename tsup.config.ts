@@ -1,16 +1,22 @@
 import { defineConfig } from 'tsup';
 
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    resolver: 'src/resolver/index.ts',
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts', resolver: 'src/resolver/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    clean: true,
+    target: 'node20',
+    platform: 'node',
+    splitting: true,
+    treeshake: true,
   },
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: false,
-  clean: true,
-  target: 'node20',
-  platform: 'node',
-  splitting: true,
-  treeshake: true,
-});
+  {
+    // The command line: ESM only, with its shebang.
+    entry: { cli: 'src/cli/main.ts' },
+    format: ['esm'],
+    target: 'node20',
+    platform: 'node',
+    splitting: false,
+  },
+]);

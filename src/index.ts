@@ -37,3 +37,7 @@ export type {
   RequestMtlsOptions,
   SelectEvent,
 } from './adapter/index.js';
+export { readConfig } from './config.js';
+export type { CertificateConfig, LoadedConfig, MtlsConfig } from './config.js';
+export { convertNewmanCertList, convertBrunoConfig, convertInsomniaCertificates } from './importers.js';
+export type { ImportOptions, ImportResult } from './importers.js';

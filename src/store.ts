@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
+import { readConfig, type MtlsConfig } from './config.js';
 import { MtlsError } from './errors.js';
 import type { CaBundle, LoadedCertificate } from './loader/types.js';
 import { ResolverIndex } from './resolver/indexed.js';
@@ -79,6 +80,27 @@ export class CertificateStore extends EventEmitter {
     super();
     this.defaults = Object.freeze({ ...defaults });
     this.#index = new ResolverIndex<LoadedCertificate>({ allowBroadPatterns: defaults.allowBroadPatterns === true });
+  }
+
+  /**
+   * A store from a certs.json file (paths relative to the file) or a config object (paths relative
+   * to the current directory). File order is insertion order; `ca` and `rejectUnauthorized` become
+   * the store's defaults. Everything is loaded and checked first: a bad entry loads nothing, and
+   * the error names the entry (index and name) and the field. Warnings (an inline passphrase, a
+   * certificate expiring soon...) go to `process.emitWarning`.
+   *
+   * @example
+   * ```ts
+   * const store = await CertificateStore.fromConfig('./certs.json');
+   * const fetch = createFetch(store);
+   * ```
+   */
+  static async fromConfig(fileOrObject: string | MtlsConfig): Promise<CertificateStore> {
+    const { defaults, entries, warnings } = await readConfig(fileOrObject);
+    const store = new CertificateStore(defaults);
+    for (const entry of entries) store.add(entry);
+    for (const warning of warnings) process.emitWarning(warning, { code: 'MTLS_RESOLVER_CONFIG' });
+    return store;
   }
 
   /** Increases on every change; adapters use it to drop what they cached. */

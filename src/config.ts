@@ -1,0 +1,194 @@
+// The certificate config file (certs.json) -> the entries and defaults of a CertificateStore.
+// Everything is read and checked before anything is returned: a bad entry loads nothing.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { MtlsError, isMtlsError } from './errors.js';
+import { loadCaBundle } from './loader/ca.js';
+import { loadCertificate } from './loader/load.js';
+import type { CaBundle, CertificateSource, LoadOptions, LoadedCertificate } from './loader/types.js';
+import { parseHostPattern } from './resolver/host.js';
+import type { PortRule } from './resolver/types.js';
+
+/** One certificate in certs.json. Exactly one of `cert` + `key`, `pem` or `pfx`. */
+export interface CertificateConfig {
+  name?: string;
+  id?: string;
+  host: string;
+  port?: PortRule;
+  primary?: boolean;
+  cert?: string;
+  key?: string;
+  pem?: string;
+  pfx?: string;
+  /** The name of the environment variable that holds the passphrase (recommended). */
+  passphraseEnv?: string;
+  /** An inline passphrase: accepted, with a warning (it ends up in version control). */
+  passphrase?: string;
+}
+
+/** The certs.json format. File order is insertion order (the later entry wins a tie). */
+export interface MtlsConfig {
+  $schema?: string;
+  /** CA bundle files, added to Node's default roots. */
+  ca?: string | string[];
+  rejectUnauthorized?: boolean;
+  allowBroadPatterns?: boolean;
+  certificates: CertificateConfig[];
+}
+
+/** A config, read and loaded. */
+export interface LoadedConfig {
+  defaults: { ca?: CaBundle[]; rejectUnauthorized?: boolean; allowBroadPatterns?: boolean };
+  entries: Array<{ host: string; port?: PortRule; name?: string; id?: string; primary?: boolean; certificate: LoadedCertificate }>;
+  warnings: string[];
+}
+
+const TOP_FIELDS = ['$schema', 'ca', 'rejectUnauthorized', 'allowBroadPatterns', 'certificates'];
+const ENTRY_FIELDS = ['name', 'id', 'host', 'port', 'primary', 'cert', 'key', 'pem', 'pfx', 'passphraseEnv', 'passphrase'];
+
+function invalid(where: string, message: string, cause?: unknown): MtlsError {
+  return new MtlsError('ERR_INVALID_CONFIG', `${where}: ${message}`, cause === undefined ? undefined : { cause });
+}
+
+/** Suggests the known field closest to an unknown one (a typo such as "passphraseENV"). */
+function closest(field: string, known: string[]): string | undefined {
+  const f = field.toLowerCase();
+  return known.find((k) => k.toLowerCase() === f) ?? known.find((k) => k.toLowerCase().startsWith(f.slice(0, 3)));
+}
+
+function checkFields(value: Record<string, unknown>, known: string[], where: string): void {
+  for (const field of Object.keys(value)) {
+    if (!known.includes(field)) {
+      const hint = closest(field, known);
+      throw invalid(where, `unknown field ${JSON.stringify(field)}${hint === undefined ? '' : ` (did you mean ${JSON.stringify(hint)}?)`}; known fields: ${known.join(', ')}.`);
+    }
+  }
+}
+
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw new MtlsError('ERR_FILE_READ', `Cannot read the config file ${JSON.stringify(file)}: ${code === 'ENOENT' ? 'it does not exist' : (code ?? 'error')}.`, { cause: err });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw invalid(`Config file ${JSON.stringify(file)}`, `it is not valid JSON (${(err as Error).message}).`, err);
+  }
+}
+
+/**
+ * Reads a certs.json file (paths relative to it) or a config object (paths relative to the
+ * current directory), loads every certificate and CA, and checks every entry. Nothing is returned
+ * unless everything is valid; every error names the entry (index and name) and the field.
+ *
+ * @throws {MtlsError} `ERR_INVALID_CONFIG`, or the loader's code (`ERR_BAD_PASSPHRASE`, ...) with
+ *   the entry and field named in the message.
+ */
+export async function readConfig(fileOrObject: string | MtlsConfig, options: LoadOptions = {}): Promise<LoadedConfig> {
+  const file = typeof fileOrObject === 'string' ? resolve(fileOrObject) : undefined;
+  const raw = file === undefined ? fileOrObject : readJson(file);
+  const baseDir = file === undefined ? process.cwd() : dirname(file);
+  const label = file === undefined ? 'Config' : `Config ${JSON.stringify(file)}`;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(label, 'it must be a JSON object with a "certificates" array.');
+  const config = raw as Record<string, unknown>;
+  checkFields(config, TOP_FIELDS, label);
+  if (!Array.isArray(config.certificates)) throw invalid(label, '"certificates" must be an array of { host, cert + key | pem | pfx, ... }.');
+  if (config.rejectUnauthorized !== undefined && typeof config.rejectUnauthorized !== 'boolean') throw invalid(`${label}, field "rejectUnauthorized"`, 'it must be true or false.');
+  if (config.allowBroadPatterns !== undefined && typeof config.allowBroadPatterns !== 'boolean') throw invalid(`${label}, field "allowBroadPatterns"`, 'it must be true or false.');
+  const path = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const warnings: string[] = [];
+
+  const caFiles = config.ca === undefined ? [] : Array.isArray(config.ca) ? config.ca : [config.ca];
+  const ca = caFiles.map((f, i) => {
+    const where = `${label}, field "ca"${Array.isArray(config.ca) ? `[${i}]` : ''}`;
+    if (typeof f !== 'string' || f === '') throw invalid(where, 'give the path of a PEM file with CA certificates.');
+    try {
+      const bundle = loadCaBundle({ file: path(f) });
+      warnings.push(...bundle.warnings.map((w) => `${where}: ${w}`));
+      return bundle;
+    } catch (err) {
+      throw rename(err, where);
+    }
+  });
+
+  const allowBroad = config.allowBroadPatterns === true;
+  let primaries = 0;
+  const plans = config.certificates.map((value: unknown, index: number) => {
+    const where = (field?: string, entry = value as Record<string, unknown>) =>
+      `certificates[${index}]${typeof entry?.name === 'string' ? ` (${JSON.stringify(entry.name)})` : ''}${field === undefined ? '' : `, field "${field}"`}`;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(where(), 'each certificate must be an object.');
+    const e = value as Record<string, unknown>;
+    checkFields(e, ENTRY_FIELDS, where());
+    for (const field of ['name', 'id', 'cert', 'key', 'pem', 'pfx', 'passphraseEnv', 'passphrase']) {
+      if (e[field] !== undefined && (typeof e[field] !== 'string' || e[field] === '')) throw invalid(where(field), 'it must be a non-empty string.');
+    }
+    if (e.primary !== undefined && typeof e.primary !== 'boolean') throw invalid(where('primary'), 'it must be true or false.');
+    if (e.primary === true && ++primaries > 1) throw invalid(where('primary'), 'only one certificate can be primary.');
+    try {
+      parseHostPattern(e.host, allowBroad);
+    } catch (err) {
+      throw rename(err, where('host'));
+    }
+    const port = e.port;
+    if (port !== undefined && port !== '*' && !(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535)) {
+      throw new MtlsError('ERR_INVALID_PORT', `${where('port')}: write a number from 1 to 65535, "*" for any port, or leave it out for 443 only.`);
+    }
+    const kinds = [e.cert !== undefined || e.key !== undefined ? 'cert' : undefined, e.pem !== undefined ? 'pem' : undefined, e.pfx !== undefined ? 'pfx' : undefined].filter(Boolean);
+    if (kinds.length !== 1) throw invalid(where(), 'give exactly one of "cert" + "key", "pem" or "pfx" (file paths).');
+    if (kinds[0] === 'cert' && (e.cert === undefined || e.key === undefined)) throw invalid(where(e.cert === undefined ? 'cert' : 'key'), '"cert" and "key" go together: give both file paths.');
+    let passphrase: string | undefined;
+    if (e.passphraseEnv !== undefined) {
+      passphrase = process.env[e.passphraseEnv as string];
+      if (passphrase === undefined) throw invalid(where('passphraseEnv'), `the environment variable ${e.passphraseEnv as string} is not set.`);
+    }
+    if (e.passphrase !== undefined) {
+      if (passphrase !== undefined) throw invalid(where('passphrase'), 'give "passphraseEnv" or "passphrase", not both.');
+      passphrase = e.passphrase as string;
+      warnings.push(`${where('passphrase')}: an inline passphrase ends up wherever this file goes; use "passphraseEnv" with an environment variable instead.`);
+    }
+    const pass = passphrase === undefined ? {} : { passphrase };
+    const source: CertificateSource =
+      kinds[0] === 'pem'
+        ? { pemFile: path(e.pem as string), ...pass }
+        : kinds[0] === 'pfx'
+          ? { pfxFile: path(e.pfx as string), ...pass }
+          : { certFile: path(e.cert as string), keyFile: path(e.key as string), ...pass };
+    return { e, where, source, field: kinds[0] as string };
+  });
+
+  // Load every certificate (in parallel); the first failure names its entry and field.
+  const loaded = await Promise.allSettled(plans.map((p) => loadCertificate(p.source, options)));
+  const entries = plans.map((p, i) => {
+    const result = loaded[i]!;
+    if (result.status === 'rejected') throw rename(result.reason, p.where(p.field));
+    const { e } = p;
+    warnings.push(...result.value.warnings.map((w) => `${p.where()}: ${w}`));
+    return {
+      host: e.host as string,
+      certificate: result.value,
+      ...(e.port === undefined ? {} : { port: e.port as PortRule }),
+      ...(e.name === undefined ? {} : { name: e.name as string }),
+      ...(e.id === undefined ? {} : { id: e.id as string }),
+      ...(e.primary === true ? { primary: true } : {}),
+    };
+  });
+  return {
+    defaults: {
+      ...(ca.length > 0 ? { ca } : {}),
+      ...(config.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: config.rejectUnauthorized as boolean }),
+      ...(allowBroad ? { allowBroadPatterns: true } : {}),
+    },
+    entries,
+    warnings,
+  };
+}
+
+/** The same error (same code), its message prefixed with where it happened in the config. */
+function rename(err: unknown, where: string): MtlsError {
+  if (isMtlsError(err)) return new MtlsError(err.code, `${where}: ${err.message}`, { cause: err });
+  return invalid(where, err instanceof Error ? err.message : String(err), err);
+}

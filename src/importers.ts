@@ -1,0 +1,184 @@
+// What users already have -> certs.json, keeping their intent, with a note wherever the meaning
+// of the original differs from ours (R3-R5) and what was done about it.
+import { isAbsolute, resolve } from 'node:path';
+import { MtlsError } from './errors.js';
+import type { CertificateConfig, MtlsConfig } from './config.js';
+import type { PortRule } from './resolver/types.js';
+
+/** A converted config, and every place where the meaning changed. */
+export interface ImportResult {
+  config: MtlsConfig;
+  notes: string[];
+}
+
+export interface ImportOptions {
+  /** Relative file paths in the input are resolved against this. Default: the current directory. */
+  baseDir?: string;
+}
+
+function fileOf(value: unknown, baseDir: string): string | undefined {
+  const src = typeof value === 'string' ? value : typeof value === 'object' && value !== null ? (value as { src?: unknown }).src : undefined;
+  if (typeof src !== 'string' || src === '') return undefined;
+  return isAbsolute(src) ? src : resolve(baseDir, src);
+}
+
+function invalid(what: string, message: string): MtlsError {
+  return new MtlsError('ERR_INVALID_CONFIG', `${what}: ${message}`);
+}
+
+/** Files and passphrase of one imported certificate; notes an inline passphrase. */
+function material(
+  where: string,
+  files: { cert?: string | undefined; key?: string | undefined; pfx?: string | undefined },
+  passphrase: unknown,
+  notes: string[],
+): Pick<CertificateConfig, 'cert' | 'key' | 'pfx' | 'passphrase'> {
+  const out: Pick<CertificateConfig, 'cert' | 'key' | 'pfx' | 'passphrase'> = {};
+  if (files.pfx !== undefined) out.pfx = files.pfx;
+  else if (files.cert !== undefined && files.key !== undefined) Object.assign(out, { cert: files.cert, key: files.key });
+  else throw invalid(where, 'it has neither a PFX file nor both a certificate and a key file.');
+  if (typeof passphrase === 'string' && passphrase !== '') {
+    out.passphrase = passphrase;
+    notes.push(`${where}: the passphrase was copied inline; move it to an environment variable and write "passphraseEnv": "NAME" instead.`);
+  }
+  return out;
+}
+
+function hostAndPort(text: string): { host: string; port?: PortRule } {
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+|\*))?$/.exec(text);
+  if (m === null) return { host: text };
+  const port = m[2] === undefined ? undefined : m[2] === '*' ? '*' : Number(m[2]);
+  return port === undefined ? { host: m[1]! } : { host: m[1]!, port };
+}
+
+/**
+ * Newman's `--ssl-client-cert-list` (Postman's client certificate list):
+ * `[{ name, matches: ['https://*.example.com/*'], cert: { src }, key: { src }, pfx: { src }, passphrase }]`.
+ *
+ * Postman match patterns become host + port: `https://*.example.com/*` gives `*.example.com` and
+ * `example.com` (Postman's wildcard also matches the bare domain), `:8080` gives port 8080, `:*`
+ * any port, none 443; paths are not matched (noted); several matches give one entry each. Postman
+ * uses the first matching certificate and we use the last added, so the order is reversed.
+ */
+export function convertNewmanCertList(list: unknown, options: ImportOptions = {}): ImportResult {
+  const baseDir = options.baseDir ?? process.cwd();
+  if (!Array.isArray(list)) throw invalid('Newman certificate list', 'it must be a JSON array of { name, matches, cert, key | pfx, passphrase }.');
+  const notes: string[] = [];
+  const perItem: CertificateConfig[][] = list.map((item: unknown, i: number) => {
+    const it = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    const where = `item ${i}${typeof it.name === 'string' ? ` (${JSON.stringify(it.name)})` : ''}`;
+    const matches = Array.isArray(it.matches) ? it.matches : typeof it.matches === 'string' ? [it.matches] : [];
+    if (matches.length === 0) throw invalid(where, 'it has no "matches" patterns such as "https://example.com/*".');
+    const files = material(where, { cert: fileOf(it.cert, baseDir), key: fileOf(it.key, baseDir), pfx: fileOf(it.pfx, baseDir) }, it.passphrase, notes);
+    const entries: CertificateConfig[] = [];
+    for (const pattern of matches) {
+      const m = typeof pattern === 'string' ? /^(\*|[a-z]+):\/\/(\[[^\]]+\]|[^/:]+)(?::(\d+|\*))?(\/.*)?$/i.exec(pattern.trim()) : null;
+      if (m === null) {
+        notes.push(`${where}: the match pattern ${JSON.stringify(pattern)} is not of the form scheme://host[:port]/path; skipped.`);
+        continue;
+      }
+      const [, scheme, host, port, path] = m as unknown as [string, string, string, string | undefined, string | undefined];
+      if (!['*', 'https', 'wss'].includes(scheme.toLowerCase())) {
+        notes.push(`${where}: ${JSON.stringify(pattern)} is for ${scheme}: only https: and wss: requests present a certificate; skipped.`);
+        continue;
+      }
+      if (host === '*') {
+        notes.push(`${where}: ${JSON.stringify(pattern)} matches every host; not imported (too broad): add the hosts this certificate is for.`);
+        continue;
+      }
+      if (path !== undefined && path !== '/' && path !== '/*') {
+        notes.push(`${where}: ${JSON.stringify(pattern)}: paths are not matched; the certificate applies to the whole host.`);
+      }
+      const base: CertificateConfig = {
+        ...(typeof it.name === 'string' ? { name: it.name } : {}),
+        host,
+        ...(port === undefined ? {} : { port: port === '*' ? '*' : Number(port) }),
+        ...files,
+      };
+      entries.push(base);
+      if (host.startsWith('*.')) {
+        entries.push({ ...base, host: host.slice(2) });
+        notes.push(`${where}: Postman's ${host} also matches ${host.slice(2)} itself; added an entry for ${host.slice(2)} as well.`);
+      }
+    }
+    return entries;
+  });
+  if (list.length > 1) {
+    notes.push('Postman uses the first matching certificate, mtls-resolver the last added: the list order was reversed so that the same certificate wins.');
+  }
+  return { config: { certificates: perItem.reverse().flat() }, notes };
+}
+
+/**
+ * Bruno's `clientCertificates` (bruno.json):
+ * `{ enabled, certs: [{ domain, type: 'cert' | 'pfx', certFilePath, keyFilePath, pfxFilePath, passphrase }] }`.
+ * Bruno matches `domain` as a prefix of the URL after `https://`: without a port it applies to
+ * every port (kept as port `'*'`), and it also matched longer host names (here hosts compare whole).
+ * Bruno uses the last matching certificate, as we do, so the order is kept.
+ */
+export function convertBrunoConfig(brunoJson: unknown, options: ImportOptions = {}): ImportResult {
+  const baseDir = options.baseDir ?? process.cwd();
+  const root = (typeof brunoJson === 'object' && brunoJson !== null ? brunoJson : {}) as Record<string, unknown>;
+  const section = (root.clientCertificates ?? root) as Record<string, unknown>;
+  const certs = section.certs;
+  if (!Array.isArray(certs)) throw invalid('Bruno config', 'it has no clientCertificates.certs array (bruno.json).');
+  const notes: string[] = [];
+  if (section.enabled === false) {
+    notes.push('clientCertificates.enabled is false in bruno.json: nothing was imported.');
+    return { config: { certificates: [] }, notes };
+  }
+  const certificates = certs.map((c: unknown, i: number): CertificateConfig => {
+    const cert = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
+    const where = `certs[${i}]${typeof cert.domain === 'string' ? ` (${JSON.stringify(cert.domain)})` : ''}`;
+    if (typeof cert.domain !== 'string' || cert.domain.trim() === '') throw invalid(where, 'it has no domain.');
+    const domain = cert.domain.trim().replace(/^https?:\/\//i, '').replace(/\/.*$/, '');
+    if (/\{\{.*\}\}/.test(JSON.stringify(cert))) notes.push(`${where}: it uses a Bruno variable ({{...}}); replace it with its value in certs.json.`);
+    const { host, port } = hostAndPort(domain);
+    if (port === undefined) notes.push(`${where}: Bruno applies ${JSON.stringify(domain)} to every port; kept as port "*".`);
+    notes.push(`${where}: Bruno matched ${JSON.stringify(domain)} as a URL prefix, so it also matched longer host names (e.g. ${host.replace(/^\*\./, 'x.')}.example); here the host must match whole.`);
+    const type = cert.type === 'pfx' || cert.type === 'pkcs12' ? 'pfx' : 'cert';
+    const files =
+      type === 'pfx'
+        ? { pfx: fileOf(cert.pfxFilePath ?? cert.pkcs12FilePath, baseDir) }
+        : { cert: fileOf(cert.certFilePath ?? cert.certificateFilePath, baseDir), key: fileOf(cert.keyFilePath ?? cert.privateKeyFilePath, baseDir) };
+    return { host, port: port ?? '*', ...material(where, files, cert.passphrase, notes) };
+  });
+  return { config: { certificates }, notes };
+}
+
+/**
+ * Insomnia's client certificates, from an Insomnia export (`resources` with
+ * `_type: 'client_certificate'`) or a list of them: `{ host, cert, key, pfx, passphrase, disabled }`.
+ * `host` may carry a port (`api.example.com:8443`, `:*`); none means 443, as here. Disabled
+ * certificates are skipped. Insomnia gives curl every matching certificate and the last one set
+ * wins, so the order is kept.
+ */
+export function convertInsomniaCertificates(exported: unknown, options: ImportOptions = {}): ImportResult {
+  const baseDir = options.baseDir ?? process.cwd();
+  const resources = Array.isArray(exported) ? exported : (exported as { resources?: unknown } | null)?.resources;
+  if (!Array.isArray(resources)) throw invalid('Insomnia export', 'it has no "resources" array (export the workspace or collection as Insomnia JSON).');
+  const notes: string[] = [];
+  const certificates: CertificateConfig[] = [];
+  resources.forEach((r: unknown, i: number) => {
+    const res = (typeof r === 'object' && r !== null ? r : {}) as Record<string, unknown>;
+    if (res._type !== undefined && res._type !== 'client_certificate') return;
+    const where = `resources[${i}]${typeof res.host === 'string' ? ` (${JSON.stringify(res.host)})` : ''}`;
+    if (res.disabled === true) {
+      notes.push(`${where}: disabled in Insomnia; skipped.`);
+      return;
+    }
+    if (typeof res.host !== 'string' || res.host.trim() === '') throw invalid(where, 'it has no host.');
+    const { host, port } = hostAndPort(res.host.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, ''));
+    const files = { cert: fileOf(res.cert, baseDir), key: fileOf(res.key, baseDir), pfx: fileOf(res.pfx, baseDir) };
+    certificates.push({
+      ...(typeof res.name === 'string' ? { name: res.name } : {}),
+      host,
+      ...(port === undefined ? {} : { port }),
+      ...material(where, files, res.passphrase, notes),
+    });
+  });
+  if (certificates.length > 0) {
+    notes.push('Newer Insomnia versions fall back to a certificate for another port of the same host when none is for the request port; here the port must match: use port "*" where you relied on that.');
+  }
+  return { config: { certificates }, notes };
+}
