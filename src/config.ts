@@ -50,10 +50,23 @@ function invalid(where: string, message: string, cause?: unknown): MtlsError {
   return new MtlsError('ERR_INVALID_CONFIG', `${where}: ${message}`, cause === undefined ? undefined : { cause });
 }
 
-/** Suggests the known field closest to an unknown one (a typo such as "passphraseENV"). */
+/** Edit distance between two short strings (for "did you mean"). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/** Suggests the known field closest to an unknown one (a typo such as "passphraseENV" or "prot"). */
 function closest(field: string, known: string[]): string | undefined {
   const f = field.toLowerCase();
-  return known.find((k) => k.toLowerCase() === f) ?? known.find((k) => k.toLowerCase().startsWith(f.slice(0, 3)));
+  const scored = known.map((k) => [k, distance(f, k.toLowerCase())] as const).sort((x, y) => x[1] - y[1]);
+  const [best, d] = scored[0]!;
+  return d <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
 }
 
 function checkFields(value: Record<string, unknown>, known: string[], where: string): void {

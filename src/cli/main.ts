@@ -362,9 +362,11 @@ export async function main(argv: string[]): Promise<number> {
       err.write(`error ERR_USAGE: ${e.message} (see mtls-resolver ${command === undefined ? '' : `${name} `}--help)\n`);
       return 2;
     }
-    const code = isMtlsError(e) ? e.code : ((e as { code?: string }).code ?? 'ERR_UNEXPECTED');
+    // fetch rejects with TypeError('fetch failed') whose cause is the MtlsError that says why.
     const cause = (e as { cause?: unknown }).cause;
-    const message = !isMtlsError(e) && isMtlsError(cause) ? `${cause.code}: ${cause.message}` : (e as Error).message;
+    const shown = isMtlsError(e) ? e : isMtlsError(cause) ? cause : (e as Error & { code?: string });
+    const code = isMtlsError(shown) ? shown.code : (shown.code ?? 'ERR_UNEXPECTED');
+    const message = shown === e && cause instanceof Error ? `${shown.message}: ${cause.message}` : shown.message;
     err.write(`error ${code}: ${message}\n`);
     if (debug) err.write(`${(e as Error).stack ?? ''}\n`);
     return 1;

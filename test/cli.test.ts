@@ -1,0 +1,231 @@
+// The built command, run as a user would: from the packed package, as a child process.
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASS, fixture } from './helpers.js';
+import { startMtlsServer, type Received, type TestServer } from './integration/servers.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'mtls-cli-'));
+let cli: string;
+let server: TestServer;
+
+beforeAll(async () => {
+  // npm pack the built package, unpack it into node_modules, and link its dependencies.
+  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
+  const modules = join(work, 'node_modules');
+  mkdirSync(join(modules, 'mtls-resolver'), { recursive: true });
+  execFileSync('tar', ['-xzf', join(work, tarball), '-C', join(modules, 'mtls-resolver'), '--strip-components=1']);
+  for (const name of readdirSync(join(root, 'node_modules'))) {
+    if (name !== 'mtls-resolver' && !name.startsWith('.')) symlinkSync(join(root, 'node_modules', name), join(modules, name));
+  }
+  const pkg = JSON.parse(execFileSync('cat', [join(modules, 'mtls-resolver', 'package.json')], { encoding: 'utf8' })) as { bin: Record<string, string> };
+  cli = join(modules, 'mtls-resolver', pkg.bin['mtls-resolver']!);
+  server = await startMtlsServer();
+}, 120_000);
+afterAll(async () => {
+  await server?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { cwd: work, env: { ...process.env, NO_COLOR: '', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
+    });
+  });
+}
+
+function config(name: string, value: unknown): string {
+  const file = join(work, name);
+  writeFileSync(file, JSON.stringify(value));
+  return file;
+}
+
+const ERROR_LINE = /^error [A-Z_]+: [^\n]+\n$/;
+
+describe('mtls-resolver (the packed CLI)', () => {
+  it('--help lists the commands; every command has --help with an example', async () => {
+    const main = await run(['--help']);
+    expect(main.code).toBe(0);
+    for (const c of ['inspect', 'resolve', 'fetch', 'import', 'demo']) {
+      expect(main.stdout).toContain(c);
+      const help = await run([c, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(/Usage: mtls-resolver /);
+      expect(help.stdout).toMatch(/Example:\n  mtls-resolver /);
+    }
+  });
+
+  it.each([
+    [['nope'], /unknown command "nope"/],
+    [['inspect'], /inspect takes one file/],
+    [['inspect', 'a', '--bogus'], /Unknown option '--bogus'/],
+    [['resolve', 'https://a.test/'], /--config <certs.json> is required/],
+    [['import', 'x.json', '--from', 'curl'], /--from must be newman, bruno or insomnia/],
+  ])('usage error %j: one line, exit 2', async (args, message) => {
+    const r = await run(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(ERROR_LINE);
+    expect(r.stderr).toMatch(/^error ERR_USAGE: /);
+    expect(r.stderr).toMatch(message);
+  });
+
+  describe('inspect', () => {
+    it('prints a readable block for a PEM with its key', async () => {
+      const r = await run(['inspect', fixture('rsa.pem')]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/subject\s+C=US, O=mtls-resolver tests, CN=rsa client/);
+      expect(r.stdout).toMatch(/fingerprint\s+([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+      expect(r.stdout).toMatch(/status\s+valid/);
+      expect(r.stdout).toMatch(/key\s+rsa, matches the certificate/);
+      expect(r.stdout).toMatch(/chain\s+1\. .*rsa client\n\s+2\. .*Test Intermediate CA \(CA\)/);
+      expect(r.stdout).not.toContain('\x1b['); // no colour when not on a TTY
+    });
+
+    it('--json, a PFX with --passphrase-env, and a certificate with --key', async () => {
+      const pfx = await run(['inspect', fixture('ec256.pfx'), '--passphrase-env', 'P12_PASS', '--json'], { P12_PASS: PASS });
+      expect(pfx.code).toBe(0);
+      expect(JSON.parse(pfx.stdout)).toMatchObject({ format: 'pfx', keyType: 'ec', commonName: 'ec256 client', status: 'valid', keyChecked: true, chain: [{}, {}] });
+      expect(pfx.stdout).not.toContain('PRIVATE KEY');
+      const withKey = await run(['inspect', fixture('rsa.crt'), '--key', fixture('rsa.key'), '--json']);
+      expect(JSON.parse(withKey.stdout)).toMatchObject({ format: 'crt+key', keyChecked: true });
+    });
+
+    it('works on a certificate alone and on a CA bundle', async () => {
+      const crt = await run(['inspect', fixture('ed25519.crt')]);
+      expect(crt.code).toBe(0);
+      expect(crt.stdout).toMatch(/key\s+ed25519 \(public key; no private key given\)/);
+      const bundle = await run(['inspect', fixture('ca-chain.pem'), '--json']);
+      expect(JSON.parse(bundle.stdout).chain).toHaveLength(2);
+    });
+
+    it('exits 1 for expired and not-yet-valid certificates, so it can gate a CI job', async () => {
+      const expired = await run(['inspect', fixture('expired.pem')]);
+      expect(expired.code).toBe(1);
+      expect(expired.stdout).toMatch(/status\s+expired/);
+      expect(expired.stdout).toMatch(/warnings\s+- The certificate expired on 2021-01-01/);
+      expect((await run(['inspect', fixture('notyet.crt')])).code).toBe(1);
+      expect((await run(['inspect', fixture('rsa.pem'), '--now', '2099-01-01'])).code).toBe(1);
+    });
+
+    it.each([
+      [[fixture('missing.pem')], 'ERR_FILE_READ'],
+      [[fixture('rsa.pfx'), '--passphrase-env', 'WRONG_PASS'], 'ERR_BAD_PASSPHRASE'],
+      [[fixture('rsa.pfx')], 'ERR_PASSPHRASE_REQUIRED'],
+      [[fixture('bundle.p7b')], 'ERR_UNSUPPORTED_FORMAT'],
+      [[fixture('rsa.crt'), '--key', fixture('ec256.key')], 'ERR_KEY_MISMATCH'],
+    ])('failure %j -> %s: one line, exit 1, no stack, no secret', async (args, code) => {
+      const r = await run(['inspect', ...args], { WRONG_PASS: 'hunter2' });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(ERROR_LINE);
+      expect(r.stderr.startsWith(`error ${code}: `)).toBe(true);
+      expect(r.stderr).not.toContain('hunter2');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it('--debug adds the stack trace', async () => {
+      const r = await run(['inspect', fixture('missing.pem'), '--debug']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^error ERR_FILE_READ: /);
+      expect(r.stderr).toMatch(/\n\s+at /);
+    });
+  });
+
+  describe('resolve', () => {
+    const certs = () =>
+      config('resolve.json', {
+        certificates: [
+          { name: 'wild', host: '*.acme.com', pem: fixture('ec256.pem') },
+          { name: 'api', host: 'api.acme.com', pem: fixture('rsa.pem') },
+          { name: 'admin', host: 'api.acme.com', port: 8443, pem: fixture('ed25519.pem') },
+          { name: 'old', host: 'api.acme.com', pem: fixture('expired.pem') },
+        ],
+      });
+
+    it('shows the chosen certificate and every candidate with its verdict', async () => {
+      const r = await run(['resolve', 'https://API.acme.com/v1', '--config', certs()]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^https:\/\/api\.acme\.com:443\nchosen: api \(C=US, O=mtls-resolver tests, CN=rsa client\) — exact host api\.acme\.com/);
+      expect(r.stdout).toMatch(/outranked\s+wild\s+\*\.acme\.com\n\s+matches, but exact host api\.acme\.com .* beats wildcard/);
+      expect(r.stdout).toMatch(/no match\s+admin\s+api\.acme\.com:8443\n\s+it is for port 8443; the request uses port 443/);
+      expect(r.stdout).toMatch(/skipped\s+old\s+api\.acme\.com\n\s+certificate expired on 2021-01-01/);
+    });
+
+    it('--json prints the Explanation without key material; a URL with no certificate is an answer (exit 0)', async () => {
+      const r = await run(['resolve', 'http://api.acme.com/', '--config', certs(), '--json']);
+      expect(r.code).toBe(0);
+      const ex = JSON.parse(r.stdout);
+      expect(ex).toMatchObject({ target: { protocol: 'http:', hostname: 'api.acme.com', port: 80 }, chosen: null });
+      expect(ex.candidates).toHaveLength(4);
+      expect(ex.candidates[0]).toMatchObject({ verdict: 'no-match', entry: { name: 'wild', host: '*.acme.com', certificate: { commonName: 'ec256 client' } } });
+      expect(r.stdout).not.toMatch(/PRIVATE KEY|"tls"|"key"/);
+    });
+
+    it('a config error names the entry and field', async () => {
+      const bad = config('bad.json', { certificates: [{ name: 'typo', host: 'a.test', pem: fixture('rsa.pem'), prot: 1 }] });
+      const r = await run(['resolve', 'https://a.test/', '--config', bad]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^error ERR_INVALID_CONFIG: certificates\[0\] \("typo"\): unknown field "prot" \(did you mean "port"\?\)/);
+    });
+  });
+
+  describe('fetch', () => {
+    const certs = (extra: object = {}) =>
+      config(`fetch-${Math.random()}.json`, { certificates: [{ name: 'lab', host: 'localhost', port: '*', pem: fixture('rsa.pem') }], ...extra });
+
+    it('sends the request like curl; -v shows the certificate sent and the server certificate', async () => {
+      const r = await run(['fetch', server.url('localhost', '/hello'), '--config', certs({ ca: fixture('ca.crt') }), '-v']);
+      expect(r.code).toBe(0);
+      const body = JSON.parse(r.stdout) as Received;
+      expect(body).toMatchObject({ path: '/hello', subject: 'C=US, O=mtls-resolver tests, CN=rsa client' });
+      expect(r.stderr).toMatch(/\* client certificate: lab \(C=US, O=mtls-resolver tests, CN=rsa client\), fingerprint/);
+      expect(r.stderr).toMatch(/\* server\s+https:\/\/localhost:\d+\n\s+subject\s+C=US, O=mtls-resolver tests, CN=server client/);
+      expect(r.stderr).toMatch(/verified\s+yes/);
+      expect(r.stderr).toMatch(/< 200 OK/);
+    });
+
+    it('-X, -H and -d, and --insecure for a server whose CA is unknown', async () => {
+      const strictFails = await run(['fetch', server.url('localhost', '/x'), '--config', certs()]);
+      expect(strictFails.code).toBe(1);
+      expect(strictFails.stderr).toMatch(/^error ERR_SERVER_CERTIFICATE: .*add that CA/);
+      const r = await run(['fetch', server.url('localhost', '/post'), '-c', certs(), '-X', 'PUT', '-H', 'x-test: 1', '-d', 'body', '--insecure', '-v']);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ path: '/post' });
+      expect(r.stderr).toMatch(/warning: the server certificate did not verify/);
+    });
+  });
+
+  it('import --from newman prints certs.json and notes', async () => {
+    const list = config('newman.json', [{ name: 'n', matches: ['https://*.example.com/*'], cert: { src: 'a.crt' }, key: { src: 'a.key' } }]);
+    const r = await run(['import', '--from', 'newman', list]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).certificates.map((c: { host: string }) => c.host)).toEqual(['*.example.com', 'example.com']);
+    expect(r.stderr).toMatch(/^note: /m);
+  });
+
+  it('demo: needs nothing, ends by itself, and the resolver and the server agree', async () => {
+    const started = Date.now();
+    const r = await run(['demo', '--json']);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ url: string; chosen: string; received: string; agree: boolean }>;
+    expect(rows.length).toBeGreaterThanOrEqual(6);
+    expect(rows.every((row) => row.agree)).toBe(true);
+    expect(rows.map((row) => row.chosen)).toEqual(
+      expect.arrayContaining(['api (exact host, any port)', 'wildcard *.demo.test', 'admin (port-specific, PFX)', '(none)']),
+    );
+    expect(rows.find((row) => row.url.includes('legacy'))?.chosen).toBe('wildcard *.demo.test'); // the expired one is skipped
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const table = await run(['demo']);
+    expect(table.stdout).toMatch(/All 6 requests presented the certificate the resolver chose\./);
+  });
+});

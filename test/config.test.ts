@@ -1,0 +1,165 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CertificateStore, convertBrunoConfig, convertInsomniaCertificates, convertNewmanCertList, readConfig } from '../src/index.js';
+import { FIXTURES, PASS, fixture } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mtls-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function configFile(name: string, config: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config));
+  return file;
+}
+
+// Paths relative to the config file: the config lives in the fixtures directory's parent.
+const rel = (name: string) => `./fixtures/${name}`;
+const inFixturesParent = (name: string, config: unknown) => {
+  const file = join(FIXTURES, '..', name);
+  writeFileSync(file, JSON.stringify(config));
+  return file;
+};
+
+describe('CertificateStore.fromConfig', () => {
+  it('reads certs.json: paths relative to the file, passphraseEnv, ca, rejectUnauthorized, primary, file order', async () => {
+    process.env.MTLS_TEST_PASS = PASS;
+    const file = inFixturesParent('certs.test.json', {
+      ca: [rel('ca.crt')],
+      rejectUnauthorized: true,
+      certificates: [
+        { name: 'ACME prod', host: '*.acme.com', port: 8443, cert: rel('rsa.crt'), key: rel('rsa.enc.key'), passphraseEnv: 'MTLS_TEST_PASS' },
+        { name: 'Example', host: 'api.example.com', pfx: rel('ec256.pfx'), passphraseEnv: 'MTLS_TEST_PASS', primary: true },
+        { host: 'internal.test', pem: rel('ed25519.pem') },
+        { name: 'Later wins', host: 'internal.test', pem: rel('ec384.pem') },
+      ],
+    });
+    const store = await CertificateStore.fromConfig(file);
+    expect(store.list().map((e) => [e.name, e.host, e.port])).toEqual([
+      ['ACME prod', '*.acme.com', 8443],
+      ['Example', 'api.example.com', undefined],
+      [undefined, 'internal.test', undefined],
+      ['Later wins', 'internal.test', undefined],
+    ]);
+    expect(store.resolve('https://shop.acme.com:8443/')?.entry.certificate.commonName).toBe('rsa client');
+    expect(store.resolve('https://internal.test/')?.entry.name).toBe('Later wins');
+    expect(store.resolve('https://nothing.test/', { fallbackToPrimary: true })?.entry.name).toBe('Example');
+    expect(store.defaults.rejectUnauthorized).toBe(true);
+    expect((store.defaults.ca as Array<{ certificates: Array<{ commonName?: string }> }>)[0]?.certificates[0]?.commonName).toBe('Test Root CA');
+  });
+
+  it('accepts a config object (paths relative to the current directory) and warns about an inline passphrase', async () => {
+    const { entries, warnings } = await readConfig({ certificates: [{ host: 'a.test', cert: fixture('rsa.crt'), key: fixture('rsa.enc.key'), passphrase: PASS }] });
+    expect(entries).toHaveLength(1);
+    expect(warnings.join('\n')).toMatch(/certificates\[0\], field "passphrase": an inline passphrase .* use "passphraseEnv"/);
+    expect(warnings.join('\n')).not.toContain(PASS);
+  });
+
+  it.each([
+    ['not JSON', '{ certificates: ', 'ERR_INVALID_CONFIG', /not valid JSON/],
+    ['no certificates array', { certificates: {} }, 'ERR_INVALID_CONFIG', /"certificates" must be an array/],
+    ['an unknown field (a typo)', { certificates: [{ host: 'a.test', pem: 'x.pem', passphraseENV: 'X' }] }, 'ERR_INVALID_CONFIG', /certificates\[0\]: unknown field "passphraseENV" \(did you mean "passphraseEnv"\?\)/],
+    ['a URL as host', { certificates: [{ name: 'bad', host: 'https://a.test/x', pem: 'x.pem' }] }, 'ERR_INVALID_HOST_PATTERN', /certificates\[0\] \("bad"\), field "host": .*write the host alone/],
+    ['a bad port', { certificates: [{ host: 'a.test', port: 'x', pem: 'x.pem' }] }, 'ERR_INVALID_PORT', /certificates\[0\], field "port"/],
+    ['both pem and pfx', { certificates: [{ host: 'a.test', pem: 'x.pem', pfx: 'y.p12' }] }, 'ERR_INVALID_CONFIG', /exactly one of/],
+    ['cert without key', { certificates: [{ host: 'a.test', cert: 'x.crt' }] }, 'ERR_INVALID_CONFIG', /field "key": "cert" and "key" go together/],
+    ['an unset passphraseEnv', { certificates: [{ host: 'a.test', pem: 'x.pem', passphraseEnv: 'MTLS_UNSET_VARIABLE' }] }, 'ERR_INVALID_CONFIG', /MTLS_UNSET_VARIABLE is not set/],
+    ['two primaries', { certificates: [{ host: 'a.test', pem: 'x.pem', primary: true }, { name: 'second', host: 'b.test', pem: 'x.pem', primary: true }] }, 'ERR_INVALID_CONFIG', /certificates\[1\] \("second"\), field "primary"/],
+    ['a missing certificate file', { certificates: [{ name: 'gone', host: 'a.test', pem: './missing.pem' }] }, 'ERR_FILE_READ', /certificates\[0\] \("gone"\), field "pem": Cannot read/],
+    ['a missing CA file', { ca: './missing-ca.pem', certificates: [] }, 'ERR_FILE_READ', /field "ca"/],
+  ])('%s -> %s, naming the entry and field', async (_name, config, code, message) => {
+    await expect(CertificateStore.fromConfig(configFile(`bad-${code}-${Math.random()}.json`, config))).rejects.toMatchObject({ code, message: expect.stringMatching(message) });
+  });
+
+  it('a wrong passphrase names the entry, keeps the loader code, and loads nothing', async () => {
+    process.env.MTLS_WRONG_PASS = 'not it';
+    const file = inFixturesParent('certs.bad-pass.json', {
+      certificates: [
+        { host: 'ok.test', pem: rel('rsa.pem') },
+        { name: 'locked', host: 'locked.test', pfx: rel('rsa.pfx'), passphraseEnv: 'MTLS_WRONG_PASS' },
+      ],
+    });
+    const err = await CertificateStore.fromConfig(file).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_BAD_PASSPHRASE', message: expect.stringMatching(/^certificates\[1\] \("locked"\), field "pfx": /) });
+    expect((err as Error).message).not.toContain('not it');
+  });
+});
+
+describe('importers', () => {
+  it('Newman: Postman match patterns, the bare domain of a wildcard, ports, paths, and the reversed order', () => {
+    const { config, notes } = convertNewmanCertList(
+      [
+        { name: 'first', matches: ['https://*.example.com/*', 'https://example.com:8080/api/*'], cert: { src: 'a.crt' }, key: { src: 'a.key' }, passphrase: 'p' },
+        { name: 'second', matches: ['https://api.example.com:*/*', 'http://plain.example.com/*'], pfx: { src: '/abs/b.p12' } },
+      ],
+      { baseDir: '/certs' },
+    );
+    expect(config.certificates).toEqual([
+      { name: 'second', host: 'api.example.com', port: '*', pfx: '/abs/b.p12' },
+      { name: 'first', host: '*.example.com', cert: '/certs/a.crt', key: '/certs/a.key', passphrase: 'p' },
+      { name: 'first', host: 'example.com', cert: '/certs/a.crt', key: '/certs/a.key', passphrase: 'p' },
+      { name: 'first', host: 'example.com', port: 8080, cert: '/certs/a.crt', key: '/certs/a.key', passphrase: 'p' },
+    ]);
+    const text = notes.join('\n');
+    expect(text).toMatch(/also matches example\.com itself/);
+    expect(text).toMatch(/paths are not matched/);
+    expect(text).toMatch(/only https: and wss:/);
+    expect(text).toMatch(/order was reversed/);
+    expect(text).toMatch(/passphraseEnv/);
+  });
+
+  it('Newman: the imported config keeps Postman\'s choice (first match) under our rules (last added)', () => {
+    const { config } = convertNewmanCertList([
+      { name: 'first', matches: ['https://api.example.com/*'], cert: 'a.crt', key: 'a.key' },
+      { name: 'second', matches: ['https://api.example.com/*'], cert: 'b.crt', key: 'b.key' },
+    ]);
+    expect(config.certificates.at(-1)?.name).toBe('first');
+  });
+
+  it('Bruno: domains with and without port, cert and pfx types, order kept', () => {
+    const { config, notes } = convertBrunoConfig(
+      {
+        clientCertificates: {
+          enabled: true,
+          certs: [
+            { domain: 'localhost:3000', type: 'cert', certFilePath: 'certs/a.crt', keyFilePath: 'certs/a.key' },
+            { domain: '*.example.com', type: 'pfx', pfxFilePath: 'certs/b.p12', passphrase: 'x' },
+          ],
+        },
+      },
+      { baseDir: '/collection' },
+    );
+    expect(config.certificates).toEqual([
+      { host: 'localhost', port: 3000, cert: '/collection/certs/a.crt', key: '/collection/certs/a.key' },
+      { host: '*.example.com', port: '*', pfx: '/collection/certs/b.p12', passphrase: 'x' },
+    ]);
+    expect(notes.join('\n')).toMatch(/applies "\*\.example\.com" to every port; kept as port "\*"/);
+    expect(convertBrunoConfig({ clientCertificates: { enabled: false, certs: [{ domain: 'a.test' }] } }).config.certificates).toEqual([]);
+  });
+
+  it('Insomnia: client_certificate resources, host:port, disabled skipped', () => {
+    const { config, notes } = convertInsomniaCertificates({
+      resources: [
+        { _type: 'request', url: 'https://x' },
+        { _type: 'client_certificate', host: 'api.example.com:8443', cert: '/c/a.crt', key: '/c/a.key', passphrase: null },
+        { _type: 'client_certificate', host: '*.example.com', pfx: '/c/b.pfx', passphrase: 'pw' },
+        { _type: 'client_certificate', host: 'old.example.com', pfx: '/c/old.pfx', disabled: true },
+      ],
+    });
+    expect(config.certificates).toEqual([
+      { host: 'api.example.com', port: 8443, cert: '/c/a.crt', key: '/c/a.key' },
+      { host: '*.example.com', pfx: '/c/b.pfx', passphrase: 'pw' },
+    ]);
+    expect(notes.join('\n')).toMatch(/disabled in Insomnia; skipped/);
+  });
+
+  it.each([
+    ['Newman', () => convertNewmanCertList({})],
+    ['Bruno', () => convertBrunoConfig([])],
+    ['Insomnia', () => convertInsomniaCertificates({})],
+    ['Newman without files', () => convertNewmanCertList([{ matches: ['https://a.test/*'] }])],
+  ])('%s: bad input is an ERR_INVALID_CONFIG', (_n, run) => {
+    expect(run).toThrow(expect.objectContaining({ code: 'ERR_INVALID_CONFIG' }));
+  });
+});
