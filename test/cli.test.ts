@@ -4,6 +4,8 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
+import { createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASS, fixture } from './helpers.js';
 import { startMtlsServer, type Received, type TestServer } from './integration/servers.js';
@@ -203,6 +205,32 @@ describe('mtls-resolver (the packed CLI)', () => {
       expect(JSON.parse(r.stdout)).toMatchObject({ path: '/post' });
       expect(r.stderr).toMatch(/warning: the server certificate did not verify/);
     });
+  });
+
+  it.each([
+    [['import', '--from', 'bruno', 'missing.json'], 'ERR_FILE_READ'],
+    [['import', '--from', 'insomnia', '__not_json__'], 'ERR_INVALID_CONFIG'],
+    [['resolve', 'https://a.test/', '--config', 'missing-certs.json'], 'ERR_FILE_READ'],
+    [['resolve', 'api.acme.com', '--config', '__empty_config__'], 'ERR_INVALID_TARGET'],
+    [['fetch', 'https://localhost:__closed_port__/', '--config', '__empty_config__'], 'ECONNREFUSED'],
+  ])('failure %j -> exit 1 with one line %s', async (rawArgs, code) => {
+    const closed = createNetServer().listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const port = String((closed.address() as { port: number }).port);
+    closed.close();
+    const args = rawArgs.map((a) => a.replace('__closed_port__', port));
+    writeFileSync(join(work, '__not_json__'), '{ nope');
+    writeFileSync(join(work, '__empty_config__'), JSON.stringify({ certificates: [] }));
+    const r = await run(args);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(ERROR_LINE);
+    expect(r.stderr.startsWith(`error ${code}: `)).toBe(true);
+  });
+
+  it('demo takes no arguments (exit 2)', async () => {
+    const r = await run(['demo', 'extra']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error ERR_USAGE: demo takes no arguments/);
   });
 
   it('import --from newman prints certs.json and notes', async () => {

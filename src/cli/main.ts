@@ -365,7 +365,7 @@ export async function main(argv: string[]): Promise<number> {
     // fetch rejects with TypeError('fetch failed') whose cause is the MtlsError that says why.
     const cause = (e as { cause?: unknown }).cause;
     const shown = isMtlsError(e) ? e : isMtlsError(cause) ? cause : (e as Error & { code?: string });
-    const code = isMtlsError(shown) ? shown.code : (shown.code ?? 'ERR_UNEXPECTED');
+    const code = isMtlsError(shown) ? shown.code : (shown.code ?? (cause as { code?: string } | undefined)?.code ?? 'ERR_UNEXPECTED');
     const message = shown === e && cause instanceof Error ? `${shown.message}: ${cause.message}` : shown.message;
     err.write(`error ${code}: ${message}\n`);
     if (debug) err.write(`${(e as Error).stack ?? ''}\n`);
