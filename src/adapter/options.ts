@@ -160,12 +160,6 @@ export function secureContextFor(certificate: LoadedCertificate | undefined, ca:
   return context;
 }
 
-/** `https://host:port` for a URL or origin string. */
-export function originOf(url: string | URL): string {
-  const u = typeof url === 'string' ? new URL(url) : url;
-  return u.origin;
-}
-
 /** Reports a selection to onSelect and the diagnostics channel. */
 export function reportSelect(options: ResolvedAdapterOptions, origin: string, match: Match<LoadedCertificate>): void {
   if (options.onSelect === undefined && !selectChannel.hasSubscribers) return;

@@ -169,8 +169,11 @@ class OriginRouter extends Dispatcher {
         match = this.#defaultMatch();
       }
     } catch (err) {
-      handler.onError?.(err as Error);
-      (handler as { onResponseError?: (c: unknown, e: Error) => void }).onResponseError?.(null, err as Error);
+      // e.g. select names no entry: the request fails with that MtlsError, through whichever
+      // error callback this handler has (undici's newer API, or the older one).
+      const h = handler as { onResponseError?: (c: unknown, e: Error) => void; onError?: (e: Error) => void };
+      if (typeof h.onResponseError === 'function') h.onResponseError(null, err as Error);
+      else h.onError?.(err as Error);
       return true;
     }
     const key = match === undefined ? `-${verify}` : `${match.entry.id}\n${match.entry.certificate.fingerprint256}\n${verify}`;
@@ -296,14 +299,21 @@ export class MtlsAgent extends Agent {
     return new ScopedDispatcher(this, scope);
   }
 
-  override close(...args: unknown[]): never {
+  // Closing or destroying the agent also stops listening to the store.
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(...args: unknown[]): Promise<void> | void {
     this.#shared.store.off('change', this.#onChange);
-    return (super.close as (...a: unknown[]) => never)(...args);
+    return (super.close as (...a: unknown[]) => Promise<void> | void)(...args);
   }
 
-  override destroy(...args: unknown[]): never {
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(...args: unknown[]): Promise<void> | void {
     this.#shared.store.off('change', this.#onChange);
-    return (super.destroy as (...a: unknown[]) => never)(...args);
+    return (super.destroy as (...a: unknown[]) => Promise<void> | void)(...args);
   }
 }
 
@@ -374,14 +384,14 @@ export type MtlsInterceptor = Dispatcher.DispatcherComposeInterceptor & { close(
  */
 export function createInterceptor(store: CertificateStore, options: DispatcherOptions = {}): MtlsInterceptor {
   const agent = new MtlsAgent(store, options);
-  const resolved = resolveAdapterOptions(store, options);
+  const fallbackToPrimary = options.fallbackToPrimary === true;
   const interceptor = ((dispatch: Dispatcher['dispatch']) => (opts: DispatchOptions, handler: Handler) => {
     const origin = opts.origin === undefined ? undefined : new URL(String(opts.origin));
     const secure = origin !== undefined && (origin.protocol === 'https:' || origin.protocol === 'wss:');
-    const wanted = secure && (opts[kScope]?.select !== undefined || store.resolve(origin, { fallbackToPrimary: resolved.fallbackToPrimary }) !== undefined);
+    const wanted = secure && (opts[kScope]?.select !== undefined || store.resolve(origin, { fallbackToPrimary }) !== undefined);
     return wanted ? agent.dispatch(opts, handler) : dispatch(opts, handler);
   }) as MtlsInterceptor;
-  interceptor.close = () => agent.close() as unknown as Promise<void>;
+  interceptor.close = () => agent.close();
   return interceptor;
 }
 
@@ -416,6 +426,6 @@ export function createFetch(store: CertificateStore, options: DispatcherOptions 
     return undiciFetch(input, { ...rest, dispatcher: dispatcher.withOptions({ ...mtls, origin: url }) });
   }) as MtlsFetch;
   mtlsFetch.dispatcher = dispatcher;
-  mtlsFetch.close = () => dispatcher.close() as unknown as Promise<void>;
+  mtlsFetch.close = () => dispatcher.close();
   return mtlsFetch;
 }

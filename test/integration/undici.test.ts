@@ -337,3 +337,18 @@ describe("Node's global fetch with createDispatcher", () => {
     }
   });
 });
+
+describe('a bad per-request choice', () => {
+  it('select naming no entry fails that request with ERR_CERTIFICATE_NOT_FOUND, and the next request works', async () => {
+    const store = new CertificateStore();
+    store.add({ host: 'localhost', port: '*', certificate: certs.rsa! });
+    const fetch = createFetch(store, { ca: ca() });
+    try {
+      const err = (await fetch(a.url('localhost'), { mtls: { select: 'nobody' } }).then(() => undefined, (e: Error) => e)) as Error & { cause: { code: string } };
+      expect(err.cause).toMatchObject({ code: 'ERR_CERTIFICATE_NOT_FOUND', message: expect.stringContaining('"nobody"') });
+      expect((await received(await fetch(a.url('localhost')))).fingerprint256).toBe(certs.rsa!.fingerprint256);
+    } finally {
+      await fetch.close();
+    }
+  });
+});
