@@ -105,15 +105,20 @@ interface Slot {
 
 /** Wraps a handler so that TLS failures reach the caller as MtlsErrors that say what happened. */
 function describingErrors(handler: Handler, origin: string, match: Match<LoadedCertificate> | undefined): Handler {
+  const bound = new Map<string | symbol, unknown>(); // onResponseData runs per chunk: bind once
   return new Proxy(handler, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
-      if (prop === 'onError') return (err: Error) => (value as (e: Error) => void).call(target, describeRequestError(err, origin, match));
-      if (prop === 'onResponseError') {
-        return (controller: unknown, err: Error) => (value as (c: unknown, e: Error) => void).call(target, controller, describeRequestError(err, origin, match));
+      let fn = bound.get(prop);
+      if (fn === undefined) {
+        if (prop === 'onError') fn = (err: Error) => (value as (e: Error) => void).call(target, describeRequestError(err, origin, match));
+        else if (prop === 'onResponseError') {
+          fn = (controller: unknown, err: Error) => (value as (c: unknown, e: Error) => void).call(target, controller, describeRequestError(err, origin, match));
+        } else fn = (value as (...args: unknown[]) => unknown).bind(target);
+        bound.set(prop, fn);
       }
-      return (value as (...args: unknown[]) => unknown).bind(target);
+      return fn;
     },
   });
 }

@@ -17,12 +17,20 @@ const OID = {
   pbkdf2: '1.2.840.113549.1.5.12',
 } as const;
 
-const DIGESTS: Record<string, { name: string; size: number }> = {
-  '1.3.14.3.2.26': { name: 'sha1', size: 20 },
-  '2.16.840.1.101.3.4.2.4': { name: 'sha224', size: 28 },
-  '2.16.840.1.101.3.4.2.1': { name: 'sha256', size: 32 },
-  '2.16.840.1.101.3.4.2.2': { name: 'sha384', size: 48 },
-  '2.16.840.1.101.3.4.2.3': { name: 'sha512', size: 64 },
+const DIGESTS: Record<string, string> = {
+  '1.3.14.3.2.26': 'sha1',
+  '2.16.840.1.101.3.4.2.4': 'sha224',
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
+};
+/** Output and block size in bytes (RFC 7292 B.2's u and v). */
+const DIGEST_SIZES: Record<string, { u: number; v: number }> = {
+  sha1: { u: 20, v: 64 },
+  sha224: { u: 28, v: 64 },
+  sha256: { u: 32, v: 64 },
+  sha384: { u: 48, v: 128 },
+  sha512: { u: 64, v: 128 },
 };
 const HMAC_PRF: Record<string, string> = {
   '1.2.840.113549.2.7': 'sha1',
@@ -73,8 +81,7 @@ function bmpString(password: string): Buffer {
 
 /** RFC 7292 appendix B.2 key derivation (for the MAC key and the legacy PBE ciphers). */
 function pkcs12Kdf(digest: string, password: Buffer | undefined, salt: Buffer, id: number, iterations: number, n: number): Buffer {
-  const u = DIGESTS[Object.keys(DIGESTS).find((k) => DIGESTS[k]!.name === digest)!]!.size;
-  const v = digest === 'sha384' || digest === 'sha512' ? 128 : 64;
+  const { u, v } = DIGEST_SIZES[digest]!;
   const fill = (src: Buffer | undefined): Buffer => {
     if (src === undefined || src.length === 0) return Buffer.alloc(0);
     const out = Buffer.alloc(v * Math.ceil(src.length / v));
@@ -178,7 +185,7 @@ function parseOuter(input: Uint8Array): ParsedPfx {
   return {
     authSafe,
     mac: {
-      digest: digest.name,
+      digest,
       expected: octets(child(digestInfo, 1)),
       salt: octets(child(macNode, 1)),
       iterations: macNode.children[2] === undefined ? 1 : intOf(macNode.children[2]),
@@ -188,8 +195,7 @@ function parseOuter(input: Uint8Array): ParsedPfx {
 
 function macMatches(p: ParsedPfx, password: Password): boolean {
   const mac = p.mac!;
-  const size = DIGESTS[Object.keys(DIGESTS).find((k) => DIGESTS[k]!.name === mac.digest)!]!.size;
-  const key = pkcs12Kdf(mac.digest, password.bmp, mac.salt, 3, mac.iterations, size);
+  const key = pkcs12Kdf(mac.digest, password.bmp, mac.salt, 3, mac.iterations, DIGEST_SIZES[mac.digest]!.u);
   const actual = createHmac(mac.digest, key).update(p.authSafe).digest();
   return actual.length === mac.expected.length && timingSafeEqual(actual, mac.expected);
 }

@@ -209,30 +209,42 @@ export class ResolverIndex<C> implements Resolver<C> {
     return p !== undefined && (q.includeExpired || isValidAt(p, q.now)) ? p : undefined;
   }
 
+  /**
+   * The glob buckets that can hold a match for `hostname`: keyed by the literal suffix after a
+   * glob's last wildcard, which starts at a dot of the host (or is the whole host, for brace
+   * alternatives without a wildcard); then the broad globs. Never for IP addresses (R3).
+   */
+  #globBuckets(hostname: string): Bucket<C>[] {
+    if (isIpHost(hostname)) return [];
+    const buckets: Bucket<C>[] = [];
+    const whole = this.#globs.get(`.${hostname}`);
+    if (whole !== undefined) buckets.push(whole);
+    for (let i = hostname.indexOf('.'); i !== -1; i = hostname.indexOf('.', i + 1)) {
+      const bucket = this.#globs.get(hostname.slice(i));
+      if (bucket !== undefined) buckets.push(bucket);
+    }
+    if (this.#broad.length > 0) buckets.push(this.#broad);
+    return buckets;
+  }
+
   /** The best usable entry by host and port (R3-R6), without select or primary. */
   #best(q: Query): PreparedEntry<C> | undefined {
-    const { hostname } = q.target;
-    const exact = this.#exact.get(hostname);
+    const exact = this.#exact.get(q.target.hostname);
     if (exact !== undefined) {
       for (const p of exact) if (usable(p, q)) return p;
     }
-    if (isIpHost(hostname)) return undefined;
+    // Each bucket is sorted best first: its first usable entry is its best, and a bucket whose
+    // head ranks below the best so far has nothing to offer.
     let best: PreparedEntry<C> | undefined;
-    const consider = (bucket: Bucket<C> | undefined): void => {
-      if (bucket === undefined || (best !== undefined && compareRank(bucket[0]!, best) >= 0)) return;
+    for (const bucket of this.#globBuckets(q.target.hostname)) {
       for (const p of bucket) {
-        if (best !== undefined && compareRank(p, best) >= 0) return;
+        if (best !== undefined && compareRank(p, best) >= 0) break;
         if (usable(p, q)) {
           best = p;
-          return;
+          break;
         }
       }
-    };
-    consider(this.#globs.get(`.${hostname}`));
-    for (let i = hostname.indexOf('.'); i !== -1; i = hostname.indexOf('.', i + 1)) {
-      consider(this.#globs.get(hostname.slice(i)));
     }
-    if (this.#broad.length > 0) consider(this.#broad);
     return best;
   }
 
@@ -255,15 +267,8 @@ export class ResolverIndex<C> implements Resolver<C> {
     const selected = this.#selected(options.select, q);
     if (!isSecure(q.target)) return [];
     const found = new Set<PreparedEntry<C>>();
-    const collect = (bucket: Bucket<C> | undefined): void => {
-      if (bucket !== undefined) for (const p of bucket) if (usable(p, q)) found.add(p);
-    };
-    const { hostname } = q.target;
-    collect(this.#exact.get(hostname));
-    if (!isIpHost(hostname)) {
-      collect(this.#globs.get(`.${hostname}`));
-      for (let i = hostname.indexOf('.'); i !== -1; i = hostname.indexOf('.', i + 1)) collect(this.#globs.get(hostname.slice(i)));
-      collect(this.#broad);
+    for (const bucket of [this.#exact.get(q.target.hostname) ?? [], ...this.#globBuckets(q.target.hostname)]) {
+      for (const p of bucket) if (usable(p, q)) found.add(p);
     }
     const matches = [...found].sort(compareRank).map((p) => matchOf(p, q.target));
     if (selected !== undefined) {

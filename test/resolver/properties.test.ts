@@ -20,7 +20,7 @@ const host = fc.oneof({ weight: 5, arbitrary: dnsHost }, { weight: 1, arbitrary:
 const asciiDomain = fc.tuple(fc.constantFrom('acme', 'example', 'xn--bcher-kva', 'internal'), tld).map(([d, t]) => `${d}.${t}`);
 const glob = fc.oneof(
   asciiDomain.map((d) => `*.${d}`),
-  fc.tuple(fc.constantFrom('api-*', 'api?', '[ab]', '*.api', 'api*', '{eu,us}', '{eu,us}.api', 'w*', 'a[pq]i-[0-9]'), asciiDomain).map(([g, d]) => `${g}.${d}`),
+  fc.tuple(fc.constantFrom('api-*', 'api?', '[ab]', '*.api', 'api*', '{eu,us}', '{eu,us}.api', 'w*', 'a[pq]i-[0-9]', '*.*', 'a*.b*', '?*'), asciiDomain).map(([g, d]) => `${g}.${d}`),
   fc.tuple(fc.constantFrom('*.', 'api-*.', ''), fc.constantFrom('{acme,example}'), tld).map(([g, d, t]) => `${g}${d}.${t}`),
 );
 
