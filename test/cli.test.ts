@@ -94,6 +94,24 @@ describe('mtls-resolver (the packed CLI)', () => {
       expect(r.stdout).not.toContain('\x1b['); // no colour when not on a TTY
     });
 
+    // `script` (util-linux) gives the command a pseudo-terminal: colour appears only there.
+    const hasScript = (() => {
+      try {
+        execFileSync('script', ['--version'], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    it.skipIf(!hasScript)('uses colour on a TTY, and not with NO_COLOR', () => {
+      const onTty = (env: Record<string, string | undefined>) =>
+        execFileSync('script', ['-qec', `${process.execPath} ${cli} inspect ${fixture('rsa.pem')}`, '/dev/null'], { encoding: 'utf8', env: { ...process.env, ...env } });
+      const env = { ...process.env };
+      delete env.NO_COLOR;
+      expect(execFileSync('script', ['-qec', `${process.execPath} ${cli} inspect ${fixture('rsa.pem')}`, '/dev/null'], { encoding: 'utf8', env })).toContain('\x1b[1m');
+      expect(onTty({ NO_COLOR: '1' })).not.toContain('\x1b[');
+    });
+
     it('--json, a PFX with --passphrase-env, and a certificate with --key', async () => {
       const pfx = await run(['inspect', fixture('ec256.pfx'), '--passphrase-env', 'P12_PASS', '--json'], { P12_PASS: PASS });
       expect(pfx.code).toBe(0);

@@ -9,7 +9,8 @@ export interface Style {
 }
 
 export function styleFor(stream: { isTTY?: boolean }): Style {
-  const on = stream.isTTY === true && process.env.NO_COLOR === undefined && process.env.TERM !== 'dumb';
+  // no-color.org: NO_COLOR set to a non-empty value turns colour off.
+  const on = stream.isTTY === true && (process.env.NO_COLOR ?? '') === '' && process.env.TERM !== 'dumb';
   const wrap = (open: number, close: number) => (s: string) => (on ? `\x1b[${open}m${s}\x1b[${close}m` : s);
   return { bold: wrap(1, 22), green: wrap(32, 39), red: wrap(31, 39), yellow: wrap(33, 39), dim: wrap(2, 22) };
 }
