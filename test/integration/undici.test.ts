@@ -352,3 +352,22 @@ describe('a bad per-request choice', () => {
     }
   });
 });
+
+describe('primary changes', () => {
+  it('with fallbackToPrimary, setPrimary switches the certificate of an unmatched origin for the next request', async () => {
+    const store = new CertificateStore();
+    const first = store.add({ host: 'one.example', name: 'first', primary: true, certificate: certs.rsa! });
+    const second = store.add({ host: 'two.example', name: 'second', certificate: certs.ed25519! });
+    const fetch = createFetch(store, { ca: ca(), fallbackToPrimary: true });
+    try {
+      expect((await received(await fetch(a.url('localhost')))).fingerprint256).toBe(certs.rsa!.fingerprint256);
+      store.setPrimary(second.id);
+      expect((await received(await fetch(a.url('localhost')))).fingerprint256).toBe(certs.ed25519!.fingerprint256);
+      store.setPrimary(null);
+      expect((await received(await fetch(a.url('localhost')))).fingerprint256).toBeNull();
+      expect(store.get(first.id)?.primary).toBeUndefined();
+    } finally {
+      await fetch.close();
+    }
+  });
+});
