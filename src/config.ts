@@ -1,9 +1,9 @@
 // The certificate config file (certs.json) -> the entries and defaults of a CertificateStore.
 // Everything is read and checked before anything is returned: a bad entry loads nothing.
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { MtlsError, isMtlsError } from './errors.js';
 import { loadCaBundle } from './loader/ca.js';
+import { DEFAULT_MAX_INPUT_BYTES, readLimited } from './loader/input.js';
 import { loadCertificate } from './loader/load.js';
 import type { CaBundle, CertificateSource, LoadOptions, LoadedCertificate } from './loader/types.js';
 import { parseHostPattern } from './resolver/host.js';
@@ -78,18 +78,13 @@ function checkFields(value: Record<string, unknown>, known: string[], where: str
   }
 }
 
-function readJson(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    throw new MtlsError('ERR_FILE_READ', `Cannot read the config file ${JSON.stringify(file)}: ${code === 'ENOENT' ? 'it does not exist' : (code ?? 'error')}.`, { cause: err });
-  }
+/** A JSON file, read with the loader's size limit; ERR_FILE_READ or ERR_INVALID_CONFIG. */
+export function parseJsonFile(file: string, what = 'config file'): unknown {
+  const text = readLimited(file, what, DEFAULT_MAX_INPUT_BYTES).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw invalid(`Config file ${JSON.stringify(file)}`, `it is not valid JSON (${(err as Error).message}).`, err);
+    throw invalid(`The ${what} ${JSON.stringify(file)}`, `it is not valid JSON (${(err as Error).message}).`, err);
   }
 }
 
@@ -103,7 +98,7 @@ function readJson(file: string): unknown {
  */
 export async function readConfig(fileOrObject: string | MtlsConfig, options: LoadOptions = {}): Promise<LoadedConfig> {
   const file = typeof fileOrObject === 'string' ? resolve(fileOrObject) : undefined;
-  const raw = file === undefined ? fileOrObject : readJson(file);
+  const raw = file === undefined ? fileOrObject : parseJsonFile(file);
   const baseDir = file === undefined ? process.cwd() : dirname(file);
   const label = file === undefined ? 'Config' : `Config ${JSON.stringify(file)}`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(label, 'it must be a JSON object with a "certificates" array.');

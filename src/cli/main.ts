@@ -8,12 +8,13 @@ import { extname } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ConnectEvent, SelectEvent } from '../adapter/options.js';
 import { createFetch } from '../adapter/undici.js';
-import { readConfig } from '../config.js';
+import { parseJsonFile, readConfig } from '../config.js';
 import { MtlsError, isMtlsError } from '../errors.js';
 import { convertBrunoConfig, convertInsomniaCertificates, convertNewmanCertList } from '../importers.js';
 import { loadCaBundle } from '../loader/ca.js';
 import { loadCertificate } from '../loader/load.js';
-import { statusAt } from '../loader/metadata.js';
+import { DEFAULT_MAX_INPUT_BYTES, readLimited } from '../loader/input.js';
+import { statusAt, statusWarnings } from '../loader/metadata.js';
 import { looksLikePem, parsePem, sniffDer } from '../loader/pem.js';
 import type { CertificateSummary, LoadedCertificate } from '../loader/types.js';
 import type { Explanation } from '../resolver/types.js';
@@ -59,12 +60,7 @@ interface Inspection {
 }
 
 async function inspectFile(file: string, keyFile: string | undefined, passphrase: string | undefined, now: Date): Promise<Inspection> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new MtlsError('ERR_FILE_READ', `Cannot read ${JSON.stringify(file)}: ${(e as { code?: string }).code === 'ENOENT' ? 'it does not exist' : 'error'}.`, { cause: e });
-  }
+  const bytes = readLimited(file, 'file', DEFAULT_MAX_INPUT_BYTES);
   const pass = passphrase === undefined ? {} : { passphrase };
   const fromLoaded = (c: LoadedCertificate): Inspection => ({
     file,
@@ -83,10 +79,10 @@ async function inspectFile(file: string, keyFile: string | undefined, passphrase
   const bundle = loadCaBundle(bytes);
   const leaf = bundle.certificates[0]!;
   const { status, daysUntilExpiry } = statusAt(leaf.notBefore, leaf.notAfter, now, 30);
-  const warnings = bundle.warnings.filter((w) => !/is not a CA certificate|expired on/.test(w));
-  if (status === 'expired') warnings.unshift(`The certificate expired on ${day(leaf.notAfter)}.`);
-  if (status === 'not-yet-valid') warnings.unshift(`The certificate is not valid until ${day(leaf.notBefore)}.`);
-  if (status === 'expiring-soon') warnings.unshift(`The certificate expires in ${daysUntilExpiry} days (${day(leaf.notAfter)}).`);
+  const warnings = [
+    ...statusWarnings(status, daysUntilExpiry, leaf.notBefore, leaf.notAfter),
+    ...bundle.warnings.filter((w) => !/is not a CA certificate|expired on/.test(w)),
+  ];
   return { file, format: pem ? 'pem (certificates only)' : 'der', keyChecked: false, certificate: { ...leaf, status, daysUntilExpiry }, chain: bundle.certificates, warnings };
 }
 
@@ -275,12 +271,7 @@ const commands: Record<string, Command> = {
       if (file === undefined || rest.length > 0) throw new UsageError('import takes one file');
       const convert = { newman: convertNewmanCertList, bruno: convertBrunoConfig, insomnia: convertInsomniaCertificates }[values.from as string];
       if (convert === undefined) throw new UsageError('--from must be newman, bruno or insomnia');
-      let input: unknown;
-      try {
-        input = JSON.parse(readFileSync(file, 'utf8'));
-      } catch (e) {
-        throw new MtlsError((e as { code?: string }).code === 'ENOENT' ? 'ERR_FILE_READ' : 'ERR_INVALID_CONFIG', `Cannot read ${JSON.stringify(file)} as JSON: ${(e as Error).message}`, { cause: e });
-      }
+      const input = parseJsonFile(file, 'file to import');
       const { config, notes } = convert(input, { baseDir: (values['base-dir'] as string | undefined) ?? (await import('node:path')).dirname(file) });
       for (const n of notes) err.write(`note: ${n}\n`);
       out.write(`${JSON.stringify(config, null, 2)}\n`);

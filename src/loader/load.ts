@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { MtlsError } from '../errors.js';
 import { DEFAULT_MAX_INPUT_BYTES, checkSize, readLimited } from './input.js';
 import { keyFromDer, keyFromPem } from './key.js';
-import { isSelfSigned, nameOf, orderChain, statusAt, summarize, toX509 } from './metadata.js';
+import { isSelfSigned, nameOf, orderChain, statusAt, statusWarnings, summarize, toX509 } from './metadata.js';
 import { ADVICE, asBytes, asText, looksLikePem, parsePem, sniffDer, type PemBlock } from './pem.js';
 import { readPfx } from './pfx.js';
 import type { CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './types.js';
@@ -192,10 +192,7 @@ const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const ANY_EKU = '2.5.29.37.0';
 
 function warningsFor(leaf: X509Certificate, status: CertificateStatus, days: number, notAfter: Date, notBefore: Date): string[] {
-  const w: string[] = [];
-  if (status === 'expired') w.push(`The certificate expired on ${notAfter.toISOString()}: servers will refuse it; renew it.`);
-  if (status === 'not-yet-valid') w.push(`The certificate is not valid until ${notBefore.toISOString()}: servers will refuse it until then.`);
-  if (status === 'expiring-soon') w.push(`The certificate expires in ${days} day${days === 1 ? '' : 's'} (${notAfter.toISOString()}): renew it soon.`);
+  const w = statusWarnings(status, days, notBefore, notAfter);
   let eku: string[] | undefined;
   try {
     eku = leaf.keyUsage;

@@ -68,6 +68,14 @@ export function statusAt(notBefore: Date, notAfter: Date, now: Date, expiryWarni
   return { status: daysUntilExpiry <= expiryWarningDays ? 'expiring-soon' : 'valid', daysUntilExpiry };
 }
 
+/** The warnings that a status calls for (none for 'valid'). */
+export function statusWarnings(status: CertificateStatus, days: number, notBefore: Date, notAfter: Date): string[] {
+  if (status === 'expired') return [`The certificate expired on ${notAfter.toISOString()}: servers will refuse it; renew it.`];
+  if (status === 'not-yet-valid') return [`The certificate is not valid until ${notBefore.toISOString()}: servers will refuse it until then.`];
+  if (status === 'expiring-soon') return [`The certificate expires in ${days} day${days === 1 ? '' : 's'} (${notAfter.toISOString()}): renew it soon.`];
+  return [];
+}
+
 /** Puts the chain leaf first, each certificate followed by its issuer; reports whether it moved anything. */
 export function orderChain(leaf: X509Certificate, all: X509Certificate[]): { chain: X509Certificate[]; reordered: boolean; unrelated: X509Certificate[] } {
   const rest = all.filter((c) => c !== leaf);
