@@ -243,6 +243,7 @@ describe('mtls-resolver (the packed CLI)', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(ERROR_LINE);
     expect(r.stderr.startsWith(`error ${code}: `)).toBe(true);
+    expect(r.stderr).not.toMatch(/\.: /); // the MtlsError's own message, nothing appended to it
   });
 
   it('demo takes no arguments (exit 2)', async () => {

@@ -357,7 +357,7 @@ export async function main(argv: string[]): Promise<number> {
     const cause = (e as { cause?: unknown }).cause;
     const shown = isMtlsError(e) ? e : isMtlsError(cause) ? cause : (e as Error & { code?: string });
     const code = isMtlsError(shown) ? shown.code : (shown.code ?? (cause as { code?: string } | undefined)?.code ?? 'ERR_UNEXPECTED');
-    const message = shown === e && cause instanceof Error ? `${shown.message}: ${cause.message}` : shown.message;
+    const message = !isMtlsError(shown) && cause instanceof Error ? `${shown.message}: ${cause.message}` : shown.message;
     err.write(`error ${code}: ${message}\n`);
     if (debug) err.write(`${(e as Error).stack ?? ''}\n`);
     return 1;
