@@ -6,6 +6,7 @@ import { loadCaBundle } from './loader/ca.js';
 import { DEFAULT_MAX_INPUT_BYTES, readLimited } from './loader/input.js';
 import { loadCertificate } from './loader/load.js';
 import type { CaBundle, CertificateSource, LoadOptions, LoadedCertificate } from './loader/types.js';
+import { parsePortRule } from './resolver/entry.js';
 import { parseHostPattern } from './resolver/host.js';
 import type { PortRule } from './resolver/types.js';
 
@@ -141,10 +142,7 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
     } catch (err) {
       throw rename(err, where('host'));
     }
-    const port = e.port;
-    if (port !== undefined && port !== '*' && !(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535)) {
-      throw new MtlsError('ERR_INVALID_PORT', `${where('port')}: write a number from 1 to 65535, "*" for any port, or leave it out for 443 only.`);
-    }
+    parsePortRule(e.port, where('port'));
     const kinds = [e.cert !== undefined || e.key !== undefined ? 'cert' : undefined, e.pem !== undefined ? 'pem' : undefined, e.pfx !== undefined ? 'pfx' : undefined].filter(Boolean);
     if (kinds.length !== 1) throw invalid(where(), 'give exactly one of "cert" + "key", "pem" or "pfx" (file paths).');
     if (kinds[0] === 'cert' && (e.cert === undefined || e.key === undefined)) throw invalid(where(e.cert === undefined ? 'cert' : 'key'), '"cert" and "key" go together: give both file paths.');

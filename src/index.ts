@@ -34,7 +34,9 @@ export type {
   MtlsFetch,
   MtlsInterceptor,
   MtlsRequestInit,
+  FetchOptions,
   RequestMtlsOptions,
+  RuntimeDispatcher,
   SelectEvent,
 } from './adapter/index.js';
 export { readConfig } from './config.js';

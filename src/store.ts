@@ -96,9 +96,7 @@ export class CertificateStore extends EventEmitter {
    * ```
    */
   static async fromConfig(fileOrObject: string | MtlsConfig): Promise<CertificateStore> {
-    const { defaults, entries, warnings } = await readConfig(fileOrObject);
-    const store = new CertificateStore(defaults);
-    for (const entry of entries) store.add(entry);
+    const { store, warnings } = await storeFromConfig(fileOrObject);
     for (const warning of warnings) process.emitWarning(warning, { code: 'MTLS_RESOLVER_CONFIG' });
     return store;
   }
@@ -249,6 +247,14 @@ export class CertificateStore extends EventEmitter {
     this.#generation++;
     this.emit('change', change);
   }
+}
+
+/** A store from a config, and the config's warnings for the caller to show (the CLI prints them). */
+export async function storeFromConfig(fileOrObject: string | MtlsConfig): Promise<{ store: CertificateStore; warnings: string[] }> {
+  const { defaults, entries, warnings } = await readConfig(fileOrObject);
+  const store = new CertificateStore(defaults);
+  for (const entry of entries) store.add(entry);
+  return { store, warnings };
 }
 
 function freeze(entry: CertificateEntry<LoadedCertificate>): CertificateEntry<LoadedCertificate> {

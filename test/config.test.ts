@@ -62,6 +62,7 @@ describe('CertificateStore.fromConfig', () => {
     ['an unknown field (a typo)', { certificates: [{ host: 'a.test', pem: 'x.pem', passphraseENV: 'X' }] }, 'ERR_INVALID_CONFIG', /certificates\[0\]: unknown field "passphraseENV" \(did you mean "passphraseEnv"\?\)/],
     ['a URL as host', { certificates: [{ name: 'bad', host: 'https://a.test/x', pem: 'x.pem' }] }, 'ERR_INVALID_HOST_PATTERN', /certificates\[0\] \("bad"\), field "host": .*write the host alone/],
     ['a bad port', { certificates: [{ host: 'a.test', port: 'x', pem: 'x.pem' }] }, 'ERR_INVALID_PORT', /certificates\[0\], field "port"/],
+    ['a port as a string', { certificates: [{ host: 'a.test', port: '8443', pem: 'x.pem' }] }, 'ERR_INVALID_PORT', /field "port" has port "8443".*a number, not the string/],
     ['both pem and pfx', { certificates: [{ host: 'a.test', pem: 'x.pem', pfx: 'y.p12' }] }, 'ERR_INVALID_CONFIG', /exactly one of/],
     ['cert without key', { certificates: [{ host: 'a.test', cert: 'x.crt' }] }, 'ERR_INVALID_CONFIG', /field "key": "cert" and "key" go together/],
     ['an unset passphraseEnv', { certificates: [{ host: 'a.test', pem: 'x.pem', passphraseEnv: 'MTLS_UNSET_VARIABLE' }] }, 'ERR_INVALID_CONFIG', /MTLS_UNSET_VARIABLE is not set/],

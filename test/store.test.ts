@@ -11,6 +11,15 @@ beforeAll(async () => {
 });
 
 describe('CertificateStore', () => {
+  it('takes the port rule of the resolver and the config file: a number or "*", never a numeric string', () => {
+    const store = new CertificateStore();
+    expect(() => store.add({ host: 'api.acme.com', port: '8443' as never, certificate: rsa })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_PORT', message: expect.stringContaining('a number, not the string "8443"') }),
+    );
+    expect(store.size).toBe(0);
+    expect(store.add({ host: 'api.acme.com', port: 8443, certificate: rsa }).port).toBe(8443);
+  });
+
   it('adds, lists in insertion order, gets, resolves and removes, with unique stable ids', () => {
     const store = new CertificateStore();
     const a = store.add({ host: '*.acme.com', certificate: rsa, name: 'wild' });

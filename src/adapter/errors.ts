@@ -74,8 +74,29 @@ function handshakeError(err: Error, origin: string, match: Match<LoadedCertifica
   );
 }
 
-/** A failure while connecting: server certificate rejected, handshake refused, or passed on as it is. */
-export function describeConnectError(err: Error, origin: string, match: Match<LoadedCertificate> | undefined, verify: boolean): Error {
+function isAlpnFailure(err: Error): boolean {
+  return codeOf(err) === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL' || /no application protocol/i.test(err.message);
+}
+
+// The server and the client share no application protocol: a protocol problem, not a certificate one.
+function alpnError(err: Error, origin: string, offered: readonly string[]): MtlsError {
+  const advice = offered.includes('h2')
+    ? 'The server speaks neither HTTP/1.1 nor HTTP/2 over TLS: check the port and the service behind it.'
+    : 'The server probably speaks only HTTP/2: pass agentOptions: { allowH2: true } to createDispatcher, createFetch or createInterceptor.';
+  return new MtlsError(
+    'ERR_TLS_ALPN',
+    `The server ${origin} refused the connection because it accepts none of the application protocols offered (ALPN: ${offered.join(', ')}). ${advice} This is not about the client certificate.`,
+    { cause: err },
+  );
+}
+
+/**
+ * A failure while connecting: no common application protocol, server certificate rejected,
+ * handshake refused, or passed on as it is. `alpn`: the protocols offered.
+ */
+export function describeConnectError(err: Error, origin: string, match: Match<LoadedCertificate> | undefined, verify: boolean, alpn: readonly string[] = ['http/1.1']): Error {
+  if (err instanceof MtlsError) return err;
+  if (isAlpnFailure(err)) return alpnError(err, origin, alpn);
   if (verify && SERVER_CERTIFICATE_CODES.has(codeOf(err))) return serverCertificateError(err, origin);
   if (looksLikeTlsFailure(err)) return handshakeError(err, origin, match);
   return err;

@@ -4,7 +4,8 @@ import type { Duplex } from 'node:stream';
 import type { LoadedCertificate } from '../loader/types.js';
 import type { Match } from '../resolver/types.js';
 import type { CertificateStore } from '../store.js';
-import { reportSelect, resolveAdapterOptions, secureContextFor, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
+import { reportSelect } from './events.js';
+import { resolveAdapterOptions, secureContextFor, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
 
 function resolveFor(store: CertificateStore, url: URL, o: ResolvedAdapterOptions, select: string | undefined): Match<LoadedCertificate> | undefined {
   if (url.protocol !== 'https:' && url.protocol !== 'wss:') return undefined;

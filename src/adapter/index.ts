@@ -1,5 +1,7 @@
-export { createDispatcher, createInterceptor, createFetch, MtlsAgent } from './undici.js';
-export type { DispatcherOptions, MtlsFetch, MtlsInterceptor, MtlsRequestInit } from './undici.js';
+export { createDispatcher, createInterceptor, createFetch, MtlsAgent } from './undici/index.js';
+export type { DispatcherOptions, FetchOptions, MtlsFetch, MtlsInterceptor, MtlsRequestInit } from './undici/index.js';
 export { httpsRequestOptions, createHttpsAgent } from './https.js';
 export type { HttpsAgentOptions } from './https.js';
-export type { AdapterOptions, ConnectEvent, RequestMtlsOptions, SelectEvent } from './options.js';
+export type { AdapterOptions, RequestMtlsOptions } from './options.js';
+export type { ConnectEvent, SelectEvent } from './events.js';
+export type { RuntimeDispatcher } from './runtime.js';

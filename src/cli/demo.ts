@@ -6,9 +6,9 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer, type Server } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { createFetch } from '../adapter/undici.js';
+import { createFetch } from '../adapter/undici/index.js';
 import { loadCaBundle } from '../loader/ca.js';
-import { issueCertificate, makePfx } from '../loader/forge.js';
+import { issueCertificate, makePfx } from './issue.js';
 import { loadCertificate } from '../loader/load.js';
 import { CertificateStore } from '../store.js';
 import { styleFor, table } from './output.js';

@@ -6,9 +6,9 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { ConnectEvent, SelectEvent } from '../adapter/options.js';
-import { createFetch } from '../adapter/undici.js';
-import { parseJsonFile, readConfig } from '../config.js';
+import type { ConnectEvent, SelectEvent } from '../adapter/events.js';
+import { createFetch } from '../adapter/undici/index.js';
+import { parseJsonFile } from '../config.js';
 import { MtlsError, isMtlsError } from '../errors.js';
 import { convertBrunoConfig, convertInsomniaCertificates, convertNewmanCertList } from '../importers.js';
 import { loadCaBundle } from '../loader/ca.js';
@@ -18,7 +18,7 @@ import { statusAt, statusWarnings } from '../loader/metadata.js';
 import { looksLikePem, parsePem, sniffDer } from '../loader/pem.js';
 import type { CertificateSummary, LoadedCertificate } from '../loader/types.js';
 import type { Explanation } from '../resolver/types.js';
-import { CertificateStore } from '../store.js';
+import { storeFromConfig, type CertificateStore } from '../store.js';
 import { formatDemo, runDemo } from './demo.js';
 import { block, styleFor } from './output.js';
 
@@ -117,10 +117,7 @@ function summaryJson(c: CertificateSummary): Record<string, unknown> {
 
 async function storeFrom(configFile: unknown): Promise<{ store: CertificateStore; warnings: string[] }> {
   if (typeof configFile !== 'string') throw new UsageError('--config <certs.json> is required');
-  const { defaults, entries, warnings } = await readConfig(configFile);
-  const store = new CertificateStore(defaults);
-  for (const e of entries) store.add(e);
-  return { store, warnings };
+  return storeFromConfig(configFile);
 }
 
 function explanationJson(ex: Explanation<LoadedCertificate>): unknown {

@@ -3,7 +3,7 @@ import { MtlsError } from '../errors.js';
 
 export const DEFAULT_MAX_INPUT_BYTES = 4 * 1024 * 1024;
 
-export function tooLarge(what: string, size: number, max: number): MtlsError {
+function tooLarge(what: string, size: number, max: number): MtlsError {
   return new MtlsError(
     'ERR_INPUT_TOO_LARGE',
     `The ${what} is ${size.toLocaleString('en')} bytes, over the limit of ${max.toLocaleString('en')} (maxInputBytes): certificate files are a few kilobytes; check that this is the right file, or raise maxInputBytes.`,

@@ -1,7 +1,8 @@
 // H^n(x) for the PKCS#12 key derivation (RFC 7292 B.2), whose inner loop hashes a digest again
-// and again. A call into node:crypto per iteration costs far more than the hash itself (100,000
-// iterations: ~150 ms against OpenSSL's ~25 ms), so SHA-1 and SHA-256 over their own digest (one
-// padded block) are computed here on 32-bit words; other digests use node:crypto.
+// and again. A call into node:crypto per iteration costs far more than the hash itself (loading a
+// PFX made with -iter 100000 took ~150 ms that way, 2.8x OpenSSL; BENCHMARKS.md has today's
+// figures), so SHA-1 and SHA-256 over their own digest (one padded block) are computed here on
+// 32-bit words; other digests use node:crypto.
 import { hash } from 'node:crypto';
 
 const K256 = new Int32Array([

@@ -1,5 +1,6 @@
-// PKCS#12 (RFC 7292) at OpenSSL speed: node-forge only walks the ASN.1; the MAC, PBKDF2, AES and
-// 3DES run in node:crypto, and only RC2 (OpenSSL 3 "legacy") uses forge's cipher.
+// PKCS#12 (RFC 7292) at OpenSSL speed: node-forge only walks the ASN.1. The PKCS#12 KDF (of the MAC
+// key and of legacy ciphers) loops in iterated-hash.ts; HMAC, PBKDF2, AES, 3DES and key parsing run
+// in node:crypto; only RC2 (OpenSSL 3 "legacy") uses forge's cipher.
 import { createDecipheriv, createHmac, createPrivateKey, pbkdf2Sync, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { MtlsError } from '../errors.js';
 import { iteratedHash } from './iterated-hash.js';

@@ -22,15 +22,21 @@ export function label(entry: { id?: unknown; name?: unknown }): string {
   return typeof entry.name === 'string' && entry.name !== '' ? `${JSON.stringify(entry.name)} (id ${id})` : `id ${id}`;
 }
 
-function parsePortRule(entry: CertificateEntry<unknown>): PortRule | undefined {
-  const { port } = entry;
-  if (port === undefined || port === null) return undefined;
+/**
+ * R4, the one port rule of every entry point (store, config, resolver): a whole number from 1 to
+ * 65535, `'*'`, or nothing (443 only). A numeric string such as `"8443"` is refused everywhere,
+ * so that the same entry never means one thing in code and another in a config file.
+ * @param where names the entry (and field) in the message.
+ * @throws {MtlsError} `ERR_INVALID_PORT`.
+ */
+export function parsePortRule(port: unknown, where: string): PortRule | undefined {
+  if (port === undefined) return undefined;
   if (port === '*') return '*';
-  const n = typeof port === 'number' ? port : typeof port === 'string' && /^\d{1,5}$/.test(port) ? Number(port) : NaN;
-  if (Number.isInteger(n) && n >= 1 && n <= 65535) return n;
+  if (typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535) return port;
+  const hint = typeof port === 'string' && /^\d{1,5}$/.test(port) ? ` (a number, not the string ${JSON.stringify(port)})` : '';
   throw new MtlsError(
     'ERR_INVALID_PORT',
-    `Entry ${label(entry)} has port ${JSON.stringify(port)}: write a number from 1 to 65535, '*' for any port, or leave it out for 443 only.`,
+    `${where} has port ${JSON.stringify(port) ?? String(port)}: write a number from 1 to 65535${hint}, '*' for any port, or leave it out for 443 only.`,
   );
 }
 
@@ -65,7 +71,7 @@ export function prepareEntry<C>(entry: CertificateEntry<C>, allowBroadPatterns: 
     const message = err instanceof MtlsError ? err.message : String(err);
     throw new MtlsError('ERR_INVALID_HOST_PATTERN', `Entry ${label(entry)}: ${message}`, { cause: err });
   }
-  const port = parsePortRule(entry);
+  const port = parsePortRule(entry.port, `Entry ${label(entry)}`);
   return {
     entry,
     pattern,

@@ -284,6 +284,11 @@ export function matchesHost(pattern: string, hostname: string, options: { allowB
   return parseHostPattern(pattern, options.allowBroadPatterns ?? false).matches(normalizeHost(hostname));
 }
 
+/** R1: only these schemes ever get a client certificate. */
+export function isSecureProtocol(protocol: string): boolean {
+  return protocol === 'https:' || protocol === 'wss:';
+}
+
 const DEFAULT_PORTS: Record<string, number> = { 'https:': 443, 'wss:': 443, 'http:': 80, 'ws:': 80 };
 
 function invalidTarget(target: unknown, advice: string): MtlsError {

@@ -1,6 +1,6 @@
 import { MtlsError } from '../errors.js';
 import { compareRank, isValidAt, label, portMatches, prepareEntry, type PreparedEntry } from './entry.js';
-import { isIpHost, parseTarget } from './host.js';
+import { isIpHost, isSecureProtocol, parseTarget } from './host.js';
 import type {
   CertificateEntry,
   Explanation,
@@ -132,10 +132,6 @@ export class ResolverIndex<C> implements Resolver<C> {
 
   constructor(options: ResolverOptions = {}) {
     this.#allowBroadPatterns = options.allowBroadPatterns ?? false;
-  }
-
-  get size(): number {
-    return this.#byId.size;
   }
 
   /** Validates and indexes one entry. @throws {MtlsError} on an invalid entry or a duplicate id. */
@@ -325,7 +321,7 @@ function latest<C>(list: Bucket<C>): PreparedEntry<C> | undefined {
 }
 
 function isSecure(t: NormalizedTarget): boolean {
-  return t.protocol === 'https:' || t.protocol === 'wss:';
+  return isSecureProtocol(t.protocol);
 }
 
 function selectedMatch<C>(p: PreparedEntry<C>, t: NormalizedTarget): Match<C> {

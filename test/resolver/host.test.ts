@@ -98,8 +98,9 @@ describe('entries and targets are validated', () => {
     expect(() => createResolver([bad as never])).toThrow(expect.objectContaining({ code, message: expect.stringMatching(message) }));
   });
 
-  it('accepts a port written as a decimal string', () => {
-    expect(resolveCertificate([{ ...ok, port: '8443' as never }], 'https://api.acme.com:8443')?.entry.id).toBe('a');
+  it('refuses a port written as a string, as the config file and the store do (one port rule)', () => {
+    const expected = expect.objectContaining({ code: 'ERR_INVALID_PORT', message: expect.stringContaining('a number, not the string "8443"') });
+    expect(() => resolveCertificate([{ ...ok, port: '8443' as never }], 'https://api.acme.com:8443')).toThrow(expected);
   });
 
   it('rejects duplicate ids', () => {

@@ -1,0 +1,104 @@
+// The undici Agent of createDispatcher: its factory builds one OriginRouter per origin, and the
+// routers build one slot per (certificate, verification) through the slot factory.
+import { Agent, type Dispatcher } from 'undici';
+import { MtlsError } from '../../errors.js';
+import type { CertificateStore, StoreChange } from '../../store.js';
+import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions } from '../options.js';
+import type { RuntimeDispatcher } from '../runtime.js';
+import { OriginRouter, type RouterShared } from './router.js';
+import { ScopedDispatcher, type Scope } from './scope.js';
+import { directSlot } from './slot.js';
+
+/** Options of {@link createDispatcher}, {@link createInterceptor} and {@link createFetch}. */
+export interface DispatcherOptions extends AdapterOptions {
+  /**
+   * Passed to undici's Agent and its Clients. `connect` (e.g. a custom `lookup`) is merged, our TLS
+   * fields win; `allowH2: true` offers HTTP/2 (ALPN) and multiplexes each (origin, certificate)
+   * over one connection; `connections` caps the connections per (origin, certificate).
+   */
+  agentOptions?: Agent.Options;
+}
+
+/** The undici Agent that {@link createDispatcher} returns. */
+export class MtlsAgent extends Agent {
+  readonly #store: CertificateStore;
+  readonly #onChange: (change: StoreChange) => void;
+
+  constructor(store: CertificateStore, options: DispatcherOptions = {}) {
+    const resolved = resolveAdapterOptions(store, options);
+    const { factory: _factory, connect, connections, allowH2, ...clientOptions } = options.agentOptions ?? {};
+    if (connect !== undefined && (typeof connect !== 'object' || connect === null)) {
+      throw new MtlsError('ERR_INVALID_OPTION', 'agentOptions.connect must be an object of connect options (e.g. { lookup }); a custom connector function cannot carry the client certificate.');
+    }
+    if (allowH2 !== undefined && typeof allowH2 !== 'boolean') throw new MtlsError('ERR_INVALID_OPTION', 'agentOptions.allowH2 must be true or false.');
+    const shared: RouterShared = {
+      store,
+      options: resolved,
+      slotFactory: directSlot,
+      routers: new Set(),
+      context: (router) => ({
+        options: resolved,
+        clientOptions,
+        connect: { ...(connect as object | undefined) },
+        maxConnections: connections,
+        allowH2: allowH2 === true,
+        onClient: (client) => router.follow(client as never),
+      }),
+    };
+    super({ ...clientOptions, ...(connections == null ? {} : { connections }), factory: (origin: string | URL) => new OriginRouter(origin, shared) });
+    this.#store = store;
+    this.#onChange = () => {
+      for (const router of [...shared.routers]) router.reconcile();
+    };
+    store.on('change', this.#onChange);
+  }
+
+  /**
+   * A dispatcher for requests with their own options: `select` an entry for the request's origin
+   * (only that origin: a redirect elsewhere resolves anew) or turn verification off for them alone.
+   */
+  withOptions(options: RequestMtlsOptions & { origin?: string | URL }): Dispatcher {
+    const scope: Scope = {};
+    if (options.select !== undefined) scope.select = options.select;
+    if (options.rejectUnauthorized !== undefined) scope.rejectUnauthorized = options.rejectUnauthorized;
+    if (options.origin !== undefined) scope.origin = new URL(String(options.origin)).origin;
+    return new ScopedDispatcher(this, scope);
+  }
+
+  // Closing or destroying the agent also stops listening to the store.
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(...args: unknown[]): Promise<void> | void {
+    this.#store.off('change', this.#onChange);
+    return (super.close as (...a: unknown[]) => Promise<void> | void)(...args);
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(...args: unknown[]): Promise<void> | void {
+    this.#store.off('change', this.#onChange);
+    return (super.destroy as (...a: unknown[]) => Promise<void> | void)(...args);
+  }
+}
+
+/**
+ * An undici Agent that presents, for every https/wss request, the certificate the store resolves
+ * for its origin (rules R1-R7), and none for plain http or hosts that match nothing. One slot per
+ * (origin, certificate, verification setting); keep-alive connections are reused; when the store
+ * changes, slots whose certificate no longer applies are drained and closed. With
+ * `agentOptions: { allowH2: true }` it negotiates HTTP/2 and multiplexes each slot over one
+ * connection. The global `fetch` accepts it as its `dispatcher`.
+ *
+ * @example
+ * ```ts
+ * import { request } from 'undici';
+ * const dispatcher = createDispatcher(store, { ca: loadCaBundle({ file: 'ca.pem' }) });
+ * const { statusCode } = await request('https://api.acme.com/v1', { dispatcher });
+ * await fetch('https://api.acme.com/v1', { dispatcher }); // the runtime's global fetch
+ * ```
+ */
+export function createDispatcher(store: CertificateStore, options: DispatcherOptions = {}): MtlsAgent & RuntimeDispatcher {
+  return new MtlsAgent(store, options) as MtlsAgent & RuntimeDispatcher;
+}

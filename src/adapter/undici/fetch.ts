@@ -1,0 +1,72 @@
+// createFetch: the runtime's own fetch with an MtlsAgent as its dispatcher, so that it takes
+// everything the runtime's fetch takes (its Request, Headers, FormData, Blob, streams, signals)
+// and returns the runtime's Response, as ky and other wrappers of fetch expect.
+import type { CertificateStore } from '../../store.js';
+import type { RequestMtlsOptions } from '../options.js';
+import { MtlsAgent, type DispatcherOptions } from './agent.js';
+
+/** `init` of {@link createFetch}'s fetch: the runtime's RequestInit plus per-request mTLS options. */
+export type MtlsRequestInit = RequestInit & { mtls?: RequestMtlsOptions };
+
+/** The fetch that {@link createFetch} returns, with its dispatcher and a `close()`. */
+export type MtlsFetch = ((input: string | URL | Request, init?: MtlsRequestInit) => Promise<Response>) & {
+  dispatcher: MtlsAgent;
+  close(): Promise<void>;
+};
+
+/** Options of {@link createFetch}. */
+export interface FetchOptions extends DispatcherOptions {
+  /** The fetch to call with the dispatcher. Default: the runtime's global `fetch`; undici's `fetch` works too. */
+  fetch?: (input: never, init?: never) => Promise<unknown>;
+}
+
+type AnyFetch = (input: unknown, init?: Record<string, unknown>) => Promise<Response>;
+
+const tagOf = (value: unknown): unknown => (typeof value === 'object' && value !== null ? (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] : undefined);
+
+// A Request or FormData of another copy of undici (e.g. `import { Request } from 'undici'`) is not
+// one to the runtime's fetch, which would send "[object Request]": rebuild it as the runtime's own.
+function runtimeInput(input: unknown): unknown {
+  if (typeof input === 'string' || input instanceof URL || input instanceof Request || tagOf(input) !== 'Request') return input;
+  const r = input as Request;
+  return new Request(r.url, { method: r.method, headers: r.headers, body: r.body, signal: r.signal, redirect: r.redirect, ...(r.body === null ? {} : { duplex: 'half' }) } as RequestInit);
+}
+
+function runtimeBody(body: unknown): unknown {
+  if (body instanceof FormData || tagOf(body) !== 'FormData') return body;
+  const form = new FormData();
+  for (const [name, value] of body as Iterable<[string, string | Blob]>) form.append(name, value);
+  return form;
+}
+
+/**
+ * The runtime's `fetch` with a {@link createDispatcher} dispatcher. Per request,
+ * `init.mtls = { select, rejectUnauthorized }` picks an entry for that request's origin or turns
+ * verification off for it alone. Redirects to another origin resolve again. `init.dispatcher`, if
+ * given, wins. Works as the `fetch` of ky and other fetch wrappers.
+ *
+ * @example
+ * ```ts
+ * const fetch = createFetch(store);
+ * const res = await fetch('https://api.acme.com/v1/orders');
+ * await fetch('https://staging.acme.com/', { mtls: { select: 'ACME staging', rejectUnauthorized: false } });
+ * const api = ky.create({ prefixUrl: 'https://api.acme.com/v1', fetch });
+ * await fetch.close();
+ * ```
+ */
+export function createFetch(store: CertificateStore, options: FetchOptions = {}): MtlsFetch {
+  const { fetch: given, ...dispatcherOptions } = options;
+  const call = (given ?? globalThis.fetch) as AnyFetch;
+  const dispatcher = new MtlsAgent(store, dispatcherOptions);
+  const mtlsFetch = ((input: string | URL | Request, init: MtlsRequestInit = {}) => {
+    const { mtls, ...rest } = init as MtlsRequestInit & { dispatcher?: unknown };
+    const request = given === undefined ? runtimeInput(input) : input;
+    const body = given === undefined && rest.body !== undefined ? { body: runtimeBody(rest.body) } : {};
+    if (mtls === undefined || rest.dispatcher !== undefined) return call(request, { dispatcher, ...rest, ...body });
+    const url = typeof input === 'string' || input instanceof URL ? String(input) : input.url;
+    return call(request, { ...rest, ...body, dispatcher: dispatcher.withOptions({ ...mtls, origin: url }) });
+  }) as MtlsFetch;
+  mtlsFetch.dispatcher = dispatcher;
+  mtlsFetch.close = () => dispatcher.close();
+  return mtlsFetch;
+}

@@ -1,0 +1,40 @@
+// createInterceptor: an undici interceptor that sends the requests this library has a say in
+// through an MtlsAgent, and every other request on to the dispatcher it was composed with.
+import type { Dispatcher } from 'undici';
+import { isSecureProtocol } from '../../resolver/host.js';
+import type { CertificateStore } from '../../store.js';
+import { resolveAdapterOptions } from '../options.js';
+import { MtlsAgent, type DispatcherOptions } from './agent.js';
+import { kScope, type ScopedDispatchOptions } from './scope.js';
+
+/** An undici interceptor: `(dispatch) => dispatch'`, with `close()` for its own connections. */
+export type MtlsInterceptor = Dispatcher.DispatcherComposeInterceptor & { close(): Promise<void> };
+
+/**
+ * An interceptor for `dispatcher.compose(...)`. An https/wss request goes through this library's
+ * connections when the store gives its origin a certificate (or the request `select`s one), and
+ * also when the adapter's TLS settings are not Node's defaults (a custom `ca`, the store's or
+ * yours, or `rejectUnauthorized: false`), so that an origin with no certificate is still verified
+ * as the store says. Every other request goes on, unchanged, to the dispatcher you composed it with.
+ *
+ * @example
+ * ```ts
+ * const interceptor = createInterceptor(store);
+ * const client = new Agent().compose(interceptor, interceptors.retry());
+ * ```
+ */
+export function createInterceptor(store: CertificateStore, options: DispatcherOptions = {}): MtlsInterceptor {
+  const agent = new MtlsAgent(store, options);
+  const { ca, rejectUnauthorized, fallbackToPrimary } = resolveAdapterOptions(store, options);
+  const ownTrust = ca !== undefined || !rejectUnauthorized;
+  const interceptor = ((dispatch: Dispatcher['dispatch']) => (opts: ScopedDispatchOptions, handler: Dispatcher.DispatchHandler) => {
+    const origin = opts.origin === undefined ? undefined : new URL(String(opts.origin));
+    const wanted =
+      origin !== undefined &&
+      isSecureProtocol(origin.protocol) &&
+      (ownTrust || opts[kScope] !== undefined || store.resolve(origin, { fallbackToPrimary }) !== undefined);
+    return wanted ? agent.dispatch(opts, handler) : dispatch(opts, handler);
+  }) as MtlsInterceptor;
+  interceptor.close = () => agent.close();
+  return interceptor;
+}

@@ -1,0 +1,157 @@
+// One origin of an MtlsAgent: resolves the certificate for each request (cached per store
+// generation), hands the request to the slot of (certificate, verification), and after a store
+// change closes the slots whose certificate no longer applies (gracefully: queued requests finish).
+import type { EventEmitter } from 'node:events';
+import { Dispatcher } from 'undici';
+import type { LoadedCertificate } from '../../loader/types.js';
+import { isSecureProtocol } from '../../resolver/host.js';
+import type { Match } from '../../resolver/types.js';
+import type { CertificateStore } from '../../store.js';
+import { reportSelect } from '../events.js';
+import type { ResolvedAdapterOptions } from '../options.js';
+import { failRequest, slotHandler } from './handler.js';
+import { kScope, settle, type ScopedDispatchOptions } from './scope.js';
+import type { SlotContext, SlotDispatcher, SlotFactory } from './slot.js';
+
+// Resolutions are cached per origin for this long (and until the store changes), so that a busy
+// origin does not resolve on every request; validity (R6) is thus checked at most 1 s late.
+const RESOLUTION_TTL_MS = 1000;
+
+/** What every router of an agent shares. */
+export interface RouterShared {
+  store: CertificateStore;
+  options: ResolvedAdapterOptions;
+  slotFactory: SlotFactory;
+  /** Made per router: its clients report their connection events through it. */
+  context(router: OriginRouter): SlotContext;
+  routers: Set<OriginRouter>;
+}
+
+interface Slot {
+  dispatcher: SlotDispatcher;
+  certificate: LoadedCertificate | undefined;
+  entryId: string | undefined;
+  selected: boolean;
+}
+
+const AGENT_EVENTS = ['drain', 'connect', 'disconnect', 'connectionError'] as const;
+
+export class OriginRouter extends Dispatcher {
+  readonly #origin: string;
+  readonly #url: URL;
+  readonly #secure: boolean;
+  readonly #shared: RouterShared;
+  readonly #context: SlotContext;
+  readonly #slots = new Map<string, Slot>();
+  #cache: { generation: number; until: number; match: Match<LoadedCertificate> | undefined } | undefined;
+  #closed = false;
+  #destroyed = false;
+
+  constructor(origin: string | URL, shared: RouterShared) {
+    super();
+    this.#url = new URL(String(origin));
+    this.#origin = this.#url.origin;
+    this.#secure = isSecureProtocol(this.#url.protocol);
+    this.#shared = shared;
+    this.#context = shared.context(this);
+    shared.routers.add(this);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** Re-emits a client's connection events as the Agent expects them from its per-origin dispatcher. */
+  follow(client: EventEmitter): void {
+    for (const event of AGENT_EVENTS) {
+      client.on(event, (o: URL, targets: readonly Dispatcher[], ...rest: unknown[]) =>
+        (this as unknown as EventEmitter).emit(event, o, [this, ...targets], ...rest),
+      );
+    }
+  }
+
+  /** The default resolution for this origin (no select), cached per store generation. */
+  #defaultMatch(): Match<LoadedCertificate> | undefined {
+    const { store, options } = this.#shared;
+    const now = Date.now();
+    const c = this.#cache;
+    if (c !== undefined && c.generation === store.generation && now < c.until) return c.match;
+    const match = store.resolve(this.#url, { fallbackToPrimary: options.fallbackToPrimary });
+    this.#cache = { generation: store.generation, until: now + RESOLUTION_TTL_MS, match };
+    return match;
+  }
+
+  override dispatch(opts: ScopedDispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const scope = opts[kScope];
+    const verify = scope?.rejectUnauthorized ?? this.#shared.options.rejectUnauthorized;
+    let match: Match<LoadedCertificate> | undefined;
+    let selected = false;
+    if (this.#secure) {
+      try {
+        if (scope?.select !== undefined && (scope.origin === undefined || scope.origin === this.#origin)) {
+          match = this.#shared.store.resolve(this.#url, { select: scope.select });
+          selected = true;
+        } else {
+          match = this.#defaultMatch();
+        }
+      } catch (err) {
+        failRequest(handler, err as Error); // e.g. select names no entry
+        return true;
+      }
+    }
+    const key = match === undefined ? `-${verify}` : `${match.entry.id}\n${match.entry.certificate.fingerprint256}\n${verify}`;
+    let slot = this.#slots.get(key);
+    if (slot === undefined) {
+      const dispatcher = this.#shared.slotFactory({ origin: this.#origin, secure: this.#secure, match, verify }, this.#context);
+      slot = { dispatcher, certificate: match?.entry.certificate, entryId: match?.entry.id, selected };
+      this.#slots.set(key, slot);
+    }
+    if (match !== undefined) reportSelect(this.#shared.options, this.#origin, match);
+    return slot.dispatcher.dispatch(opts, slotHandler(handler, { origin: this.#origin, match, secure: this.#secure }));
+  }
+
+  /** After a store change: drain and close the slots whose certificate no longer applies here. */
+  reconcile(): void {
+    const { store } = this.#shared;
+    const current = this.#secure ? this.#defaultMatch() : undefined;
+    for (const [key, slot] of this.#slots) {
+      const entry = slot.entryId === undefined ? undefined : store.get(slot.entryId);
+      const stale =
+        slot.entryId === undefined
+          ? current !== undefined
+          : entry === undefined || entry.certificate !== slot.certificate || (!slot.selected && current?.entry.id !== slot.entryId);
+      if (stale) {
+        this.#slots.delete(key);
+        void slot.dispatcher.close(); // graceful: requests already queued on it complete
+      }
+    }
+  }
+
+  #end(how: (slot: SlotDispatcher) => Promise<void>): Promise<void> {
+    this.#closed = true;
+    this.#shared.routers.delete(this);
+    const done = Promise.all([...this.#slots.values()].map((s) => how(s.dispatcher))).then(() => undefined);
+    this.#slots.clear();
+    return done;
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(...args: unknown[]): Promise<void> | void {
+    return settle(this.#end((d) => d.close()), args);
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(...args: unknown[]): Promise<void> | void {
+    this.#destroyed = true;
+    const err = (args.find((a) => a instanceof Error) as Error | undefined) ?? null;
+    return settle(this.#end((d) => d.destroy(err)), args);
+  }
+}
