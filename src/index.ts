@@ -25,7 +25,7 @@ export { loadCertificate, loadCaBundle } from './loader/index.js';
 export type { CaBundle, CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './loader/index.js';
 export { CertificateStore } from './store.js';
 export type { StoreChange, StoreDefaults, StoreEntryInput } from './store.js';
-export { createDispatcher, createInterceptor, createFetch, MtlsAgent, httpsRequestOptions, createHttpsAgent } from './adapter/index.js';
+export { createDispatcher, createInterceptor, createFetch, MtlsAgent, httpsRequestOptions, createHttpsAgent, MtlsHttpsAgent } from './adapter/index.js';
 export type {
   AdapterOptions,
   ConnectEvent,

@@ -1,27 +1,42 @@
-// node:https (and so axios, got): request options to spread, or an Agent that picks per request.
+// node:https (and so axios, got, node-fetch, ws): request options to spread, or an Agent that
+// picks the certificate per request.
 import * as https from 'node:https';
+import type { ClientRequest } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { isMtlsError } from '../errors.js';
 import type { LoadedCertificate } from '../loader/types.js';
+import { isSecureProtocol } from '../resolver/host.js';
 import type { Match } from '../resolver/types.js';
 import type { CertificateStore } from '../store.js';
-import { reportSelect } from './events.js';
+import { describeConnectError } from './errors.js';
+import { reportConnect, reportSelect } from './events.js';
 import { resolveAdapterOptions, secureContextFor, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
+import { redactedTls } from './redact.js';
+
+declare module 'https' {
+  interface RequestOptions {
+    /** Per request, with an agent from `createHttpsAgent`: present this entry, or verify (or not) this server. */
+    mtls?: RequestMtlsOptions;
+  }
+}
 
 function resolveFor(store: CertificateStore, url: URL, o: ResolvedAdapterOptions, select: string | undefined): Match<LoadedCertificate> | undefined {
-  if (url.protocol !== 'https:' && url.protocol !== 'wss:') return undefined;
+  if (!isSecureProtocol(url.protocol)) return undefined;
   return select === undefined ? store.resolve(url, { fallbackToPrimary: o.fallbackToPrimary }) : store.resolve(url, { select });
 }
 
 /**
- * The TLS fields for one `https.request`: `cert` and `key` of the certificate the store resolves
- * for `url` (none for http or a host that matches nothing), `ca` (Node's roots plus yours) and
- * `rejectUnauthorized`. No agent: Node's global agent keys its sockets by `cert` and `key`, so two
+ * The TLS fields for one `https.request` (or `http2.connect`, `tls.connect`): `cert` and `key` of
+ * the certificate the store resolves for `url` (none for http or a host that matches nothing),
+ * `ca` (Node's roots plus yours) and `rejectUnauthorized`. `cert` and `key` are bytes that print
+ * as a token naming the certificate, never as PEM: an agent or an error that carries these options
+ * does not show the key. Node's global agent keys its sockets by `cert` and `key`, so two
  * certificates never share a socket. For many requests, {@link createHttpsAgent} is faster.
  *
  * @example
  * ```ts
  * https.request(url, { ...httpsRequestOptions(store, url), method: 'POST' }, onResponse);
- * axios.get(url, { httpsAgent: new https.Agent(httpsRequestOptions(store, url)) });
+ * http2.connect(origin, httpsRequestOptions(store, origin));
  * ```
  */
 export function httpsRequestOptions(
@@ -34,7 +49,7 @@ export function httpsRequestOptions(
   const match = resolveFor(store, u, resolved, options.select);
   if (match !== undefined) reportSelect(resolved, u.origin, match);
   return {
-    ...(match === undefined ? {} : { cert: match.entry.certificate.tls.cert, key: match.entry.certificate.tls.key }),
+    ...(match === undefined ? {} : redactedTls(match.entry.certificate)),
     ...(resolved.ca === undefined ? {} : { ca: resolved.ca }),
     rejectUnauthorized: options.rejectUnauthorized ?? resolved.rejectUnauthorized,
   };
@@ -46,54 +61,195 @@ export interface HttpsAgentOptions extends AdapterOptions {
   agentOptions?: https.AgentOptions;
 }
 
-type AgentRequestOptions = https.RequestOptions & { mtls?: RequestMtlsOptions; servername?: string };
+// One request's resolution, made once in addRequest and carried (under this symbol, which object
+// spread copies) by every options object Node derives from the request's: getName, createConnection
+// and the socket's 'free' and 'close' handling all see the same certificate, and none re-resolves.
+const kChoice = Symbol('mtls-resolver.choice');
+/** The pool name of a socket. */
+const kName = Symbol('mtls-resolver.pool');
+
+interface Choice {
+  url: URL;
+  match: Match<LoadedCertificate> | undefined;
+  selected: boolean;
+  verify: boolean;
+  /** The pool name, made once. */
+  name?: string;
+}
+
+type AgentRequestOptions = https.RequestOptions & { [kChoice]?: Choice };
+type Internals = {
+  sockets: Record<string, Duplex[] | undefined>;
+  freeSockets: Record<string, Duplex[] | undefined>;
+  requests: Record<string, ClientRequest[] | undefined>;
+};
+
+const agentProto = https.Agent.prototype as unknown as {
+  addRequest(req: ClientRequest, o: unknown): void;
+  createConnection(o: unknown, cb?: unknown): Duplex;
+  keepSocketAlive(socket: Duplex): boolean;
+};
+
+/** The https.Agent that {@link createHttpsAgent} returns. */
+export class MtlsHttpsAgent extends https.Agent {
+  readonly #store: CertificateStore;
+  readonly #resolved: ResolvedAdapterOptions;
+  readonly #onChange: () => void;
+  /** The pool names in use whose certificate still applies, with what they were chosen for. */
+  readonly #live = new Map<string, Choice>();
+  /** Pool names whose certificate no longer applies (a store change): their sockets are not reused. */
+  readonly #stale = new Set<string>();
+  /** The caller's options of each queued request, to queue it again under a new certificate. */
+  readonly #pending = new WeakMap<ClientRequest, https.RequestOptions>();
+
+  constructor(store: CertificateStore, options: HttpsAgentOptions = {}) {
+    const resolved = resolveAdapterOptions(store, options);
+    super({ keepAlive: true, ...options.agentOptions });
+    this.#store = store;
+    this.#resolved = resolved;
+    this.#onChange = () => this.#reconcile();
+    store.on('change', this.#onChange);
+  }
+
+  #choose(o: https.RequestOptions): Choice {
+    const host = o.hostname ?? o.host ?? 'localhost';
+    const url = new URL(`https://${host.includes(':') ? `[${host}]` : host}:${o.port ?? o.defaultPort ?? 443}`);
+    const select = o.mtls?.select;
+    return {
+      url,
+      match: resolveFor(this.#store, url, this.#resolved, select),
+      selected: select !== undefined,
+      verify: o.mtls?.rejectUnauthorized ?? o.rejectUnauthorized ?? this.#resolved.rejectUnauthorized,
+    };
+  }
+
+  override getName(o: AgentRequestOptions = {}): string {
+    let choice = o[kChoice];
+    if (choice === undefined) {
+      try {
+        choice = this.#choose(o);
+      } catch {
+        return `${super.getName(o)}:mtls:unresolved`; // called from outside addRequest: never throw
+      }
+    }
+    if (choice.name === undefined) {
+      const cert = choice.match === undefined ? '-' : `${choice.match.entry.id}/${choice.match.entry.certificate.fingerprint256}`;
+      choice.name = `${super.getName(o)}:mtls:${cert}:${choice.verify}`;
+      if (!this.#stale.has(choice.name)) this.#live.set(choice.name, choice);
+    }
+    return choice.name;
+  }
+
+  addRequest(req: ClientRequest, o: https.RequestOptions): void {
+    let choice: Choice;
+    try {
+      choice = this.#choose(o);
+    } catch (err) {
+      // e.g. select names no entry: the request fails with that MtlsError, as a socket error would.
+      (req as unknown as { onSocket(s: null, e: Error): void }).onSocket(null, err as Error);
+      return;
+    }
+    if (choice.match !== undefined) reportSelect(this.#resolved, choice.url.origin, choice.match);
+    describeErrors(req, choice);
+    this.#pending.set(req, o);
+    agentProto.addRequest.call(this, req, { ...o, [kChoice]: choice });
+  }
+
+  override createConnection(o: AgentRequestOptions, callback?: (err: Error | null, socket: Duplex) => void): Duplex {
+    const choice = o[kChoice] ?? this.#choose(o);
+    const tlsOptions = { ...o, secureContext: secureContextFor(choice.match?.entry.certificate, this.#resolved.ca), rejectUnauthorized: choice.verify };
+    const socket = agentProto.createConnection.call(this, tlsOptions, callback);
+    (socket as Duplex & { [kName]?: string })[kName] = this.getName(o);
+    socket.once('secureConnect', () => reportConnect(choice.url.origin, choice.match, socket as never));
+    return socket;
+  }
+
+  /** A socket of a certificate that no longer applies is closed instead of kept for reuse. */
+  override keepSocketAlive(socket: Duplex): boolean {
+    const name = (socket as Duplex & { [kName]?: string })[kName];
+    if (name !== undefined && this.#stale.has(name)) return false;
+    return agentProto.keepSocketAlive.call(this, socket);
+  }
+
+  /** After a store change: close idle sockets of stale certificates, and queue their waiting requests anew. */
+  #reconcile(): void {
+    const self = this as unknown as Internals;
+    const inUse = (name: string) => self.sockets[name] !== undefined || self.freeSockets[name] !== undefined || self.requests[name] !== undefined;
+    for (const name of this.#stale) if (!inUse(name)) this.#stale.delete(name);
+    const current = new Map<string, Match<LoadedCertificate> | undefined>();
+    const currentFor = (url: URL) => {
+      if (!current.has(url.origin)) current.set(url.origin, resolveFor(this.#store, url, this.#resolved, undefined));
+      return current.get(url.origin);
+    };
+    for (const [name, choice] of this.#live) {
+      if (!isStale(this.#store, choice, () => currentFor(choice.url))) {
+        if (!inUse(name)) this.#live.delete(name);
+        continue;
+      }
+      this.#live.delete(name);
+      this.#stale.add(name);
+      for (const socket of self.freeSockets[name] ?? []) socket.destroy();
+      delete self.freeSockets[name]; // out of the pool now, not when their 'close' comes
+      const waiting = self.requests[name] ?? [];
+      delete self.requests[name];
+      for (const req of waiting) this.addRequest(req, this.#pending.get(req) ?? {});
+    }
+  }
+
+  override destroy(): void {
+    this.#store.off('change', this.#onChange);
+    super.destroy();
+    this.#live.clear();
+    this.#stale.clear();
+    // Node empties its pools as each destroyed socket's 'close' comes: empty them now. Requests
+    // still waiting for a socket would wait forever (Node keeps them): they fail instead.
+    const self = this as unknown as Internals;
+    const waiting = Object.values(self.requests).flatMap((list) => list ?? []);
+    for (const pools of [self.sockets, self.freeSockets, self.requests]) for (const name of Object.keys(pools)) delete pools[name];
+    for (const req of waiting) {
+      const err = Object.assign(new Error('The https agent was destroyed before this request got a socket.'), { code: 'ERR_AGENT_DESTROYED' });
+      (req as unknown as { onSocket(s: null, e: Error): void }).onSocket(null, err);
+    }
+  }
+}
+
+function isStale(store: CertificateStore, choice: Choice, current: () => Match<LoadedCertificate> | undefined): boolean {
+  const chosen = choice.match?.entry;
+  if (chosen === undefined) return current() !== undefined;
+  const entry = store.get(chosen.id);
+  return entry === undefined || entry.certificate !== chosen.certificate || (!choice.selected && current()?.entry.id !== chosen.id);
+}
+
+// A request's TLS failures name the certificate presented (Node's own say "socket hang up").
+function describeErrors(req: ClientRequest, choice: Choice): void {
+  const emit = req.emit;
+  const origin = choice.url.origin;
+  req.emit = function (this: ClientRequest, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'error' && args[0] instanceof Error && !isMtlsError(args[0])) {
+      args[0] = describeConnectError(args[0], origin, choice.match, choice.verify);
+    }
+    return emit.call(this, event, ...args);
+  } as typeof req.emit;
+}
 
 /**
  * An `https.Agent` that presents, per request, the certificate the store resolves for the request's
- * host and port, from a TLS context built once per certificate. Its sockets are keyed by the
- * chosen certificate and verification setting too (Node keys them by cert/key/pfx only, not by
- * secureContext), so two certificates never share a socket. Per request: `{ mtls: { select,
- * rejectUnauthorized } }` in the request options.
+ * host and port, from a TLS context built once per certificate. It resolves once per request; its
+ * socket pools are keyed by the chosen certificate and verification setting (Node keys them by
+ * cert/key/pfx only, not by secureContext), so two certificates never share a socket. After a store
+ * change, idle sockets of a certificate that no longer applies are closed, busy ones are closed
+ * when their request ends, and requests waiting for a socket resolve again. Per request:
+ * `{ mtls: { select, rejectUnauthorized } }` in the request options. `destroy()` closes every
+ * socket and stops listening to the store.
  *
  * @example
  * ```ts
  * const agent = createHttpsAgent(store);
- * https.get('https://api.acme.com/v1', { agent }, onResponse);
+ * https.get('https://api.acme.com/v1', { agent, mtls: { select: 'ACME admin' } }, onResponse);
  * axios.get(url, { httpsAgent: agent });
+ * new WebSocket('wss://api.acme.com/stream', { agent }); // the ws package
  * ```
  */
-export function createHttpsAgent(store: CertificateStore, options: HttpsAgentOptions = {}): https.Agent {
-  const resolved = resolveAdapterOptions(store, options);
-
-  const choose = (o: AgentRequestOptions): { match: Match<LoadedCertificate> | undefined; verify: boolean; origin: string } => {
-    const host = o.hostname ?? o.host ?? 'localhost';
-    const url = new URL(`https://${host.includes(':') ? `[${host}]` : host}:${o.port ?? 443}`);
-    return {
-      match: resolveFor(store, url, resolved, o.mtls?.select),
-      verify: o.mtls?.rejectUnauthorized ?? o.rejectUnauthorized ?? resolved.rejectUnauthorized,
-      origin: url.origin,
-    };
-  };
-
-  class MtlsHttpsAgent extends https.Agent {
-    override getName(o: AgentRequestOptions = {}): string {
-      const { match, verify } = choose(o);
-      const cert = match === undefined ? '-' : `${match.entry.id}/${match.entry.certificate.fingerprint256}`;
-      return `${super.getName(o)}:mtls:${cert}:${verify}`;
-    }
-
-    addRequest(req: unknown, o: AgentRequestOptions): void {
-      const { match, origin } = choose(o);
-      if (match !== undefined) reportSelect(resolved, origin, match);
-      (https.Agent.prototype as unknown as { addRequest(r: unknown, o: unknown): void }).addRequest.call(this, req, o);
-    }
-
-    override createConnection(o: AgentRequestOptions, callback?: (err: Error | null, socket: Duplex) => void): Duplex {
-      const { match, verify } = choose(o);
-      const tlsOptions = { ...o, secureContext: secureContextFor(match?.entry.certificate, resolved.ca), rejectUnauthorized: verify };
-      return (https.Agent.prototype as unknown as { createConnection(o: unknown, cb?: unknown): Duplex }).createConnection.call(this, tlsOptions, callback);
-    }
-  }
-
-  return new MtlsHttpsAgent({ keepAlive: true, ...options.agentOptions });
+export function createHttpsAgent(store: CertificateStore, options: HttpsAgentOptions = {}): MtlsHttpsAgent {
+  return new MtlsHttpsAgent(store, options);
 }

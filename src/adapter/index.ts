@@ -1,6 +1,6 @@
 export { createDispatcher, createInterceptor, createFetch, MtlsAgent } from './undici/index.js';
 export type { DispatcherOptions, FetchOptions, MtlsFetch, MtlsInterceptor, MtlsRequestInit } from './undici/index.js';
-export { httpsRequestOptions, createHttpsAgent } from './https.js';
+export { httpsRequestOptions, createHttpsAgent, MtlsHttpsAgent } from './https.js';
 export type { HttpsAgentOptions } from './https.js';
 export type { AdapterOptions, RequestMtlsOptions } from './options.js';
 export type { ConnectEvent, SelectEvent } from './events.js';

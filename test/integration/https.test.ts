@@ -34,7 +34,7 @@ describe('httpsRequestOptions', () => {
     store.add({ host: 'api.mtls.test', port: '*', certificate: rsa });
     const url = server.url('api.mtls.test');
     const options = httpsRequestOptions(store, url, { ca: ca() });
-    expect(options.cert).toBe(rsa.tls.cert);
+    expect(String(Buffer.from(options.cert as Buffer))).toBe(rsa.tls.cert); // the bytes TLS reads
     expect(options.rejectUnauthorized).toBe(true);
     expect((options.ca as string[]).length).toBeGreaterThan(100); // Node's roots, plus ours
     expect((await get(url, { ...options, agent: false })).fingerprint256).toBe(rsa.fingerprint256);

@@ -140,3 +140,109 @@ export async function startOpensslServer(): Promise<OpensslServer> {
     },
   };
 }
+
+export interface H2Server extends TestServer {
+  /** HTTP/2 sessions (connections) opened so far. */
+  sessions(): number;
+}
+
+/**
+ * `node:http2` secure server that requires HTTP/2 (no HTTP/1.1 fallback, so a client that does not
+ * offer h2 by ALPN is refused) and answers with the client certificate it received, the HTTP
+ * version and the session's number.
+ */
+export async function startH2Server(options: { allowHTTP1?: boolean } = {}): Promise<H2Server> {
+  const { createSecureServer } = await import('node:http2');
+  let sessions = 0;
+  const numbers = new WeakMap<object, number>();
+  const server = createSecureServer({
+    key: readFixture('server.key'),
+    cert: readFixture('server-chain.pem'),
+    ca: [readFixture('int.crt'), readFixture('ca.crt')],
+    requestCert: true,
+    rejectUnauthorized: false,
+    allowHTTP1: options.allowHTTP1 ?? false,
+  });
+  server.on('session', (session) => numbers.set(session, ++sessions));
+  server.on('request', (req, res) => {
+    const socket = req.socket as TLSSocket;
+    const peer = socket.getPeerX509Certificate?.();
+    res.setHeader('content-type', 'application/json');
+    res.end(
+      JSON.stringify({
+        fingerprint256: peer?.fingerprint256 ?? null,
+        subject: peer?.subject.split('\n').join(', ') ?? null,
+        authorized: socket.authorized,
+        httpVersion: req.httpVersion,
+        session: req.stream?.session === undefined ? null : (numbers.get(req.stream.session) ?? null),
+        path: req.url,
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const open = new Set<{ destroy(): void }>();
+  server.on('session', (s) => {
+    open.add(s);
+    s.on('close', () => open.delete(s));
+  });
+  server.on('secureConnection', (s) => {
+    open.add(s);
+    s.on('close', () => open.delete(s));
+  });
+  return {
+    port,
+    url: (host = 'localhost', path = '/') => `https://${host}:${port}${path}`,
+    handshakes: () => sessions,
+    sessions: () => sessions,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A route for startMtlsServer that answers with the method, content type and body it received. */
+export const echoRoute: Route = (req, res, received) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ ...received, method: req.method, contentType: req.headers['content-type'] ?? null, body: Buffer.concat(chunks).toString('utf8') }));
+  });
+  return true;
+};
+
+/** A `wss://` server (the `ws` package on an https server with requestCert) that sends the client certificate it received. */
+export async function startWsServer(): Promise<TestServer> {
+  const { WebSocketServer } = await import('ws');
+  let handshakes = 0;
+  const server: Server = createHttpsServer({
+    key: readFixture('server.key'),
+    cert: readFixture('server-chain.pem'),
+    ca: [readFixture('int.crt'), readFixture('ca.crt')],
+    requestCert: true,
+    rejectUnauthorized: false,
+  });
+  server.on('secureConnection', () => handshakes++);
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (ws, req) => {
+    const peer = (req.socket as TLSSocket).getPeerX509Certificate?.();
+    ws.send(JSON.stringify({ fingerprint256: peer?.fingerprint256 ?? null, path: req.url }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    url: (host = 'localhost', path = '/') => `wss://${host}:${port}${path}`,
+    handshakes: () => handshakes,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
