@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', resolver: 'src/resolver/index.ts' },
+    entry: { index: 'src/index.ts', resolver: 'src/resolver/index.ts', loader: 'src/loader/index.ts', adapter: 'src/adapter/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     clean: true,

@@ -31,6 +31,7 @@ export type {
   ConnectEvent,
   DispatcherOptions,
   HttpsAgentOptions,
+  HttpsTlsOptions,
   MtlsFetch,
   MtlsInterceptor,
   MtlsRequestInit,

@@ -1,7 +1,7 @@
 // The built package, as a user loads it: both module systems, and the promise that the resolver
 // subpath loads no node: module, node-forge or undici.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,9 +75,43 @@ describe('the built package', () => {
     expect(resolver.resolveCertificate([{ id: 'a', host: 'api.acme.com', order: 0, certificate: 1 }], 'https://api.acme.com')?.entry.id).toBe('a');
   });
 
+  it.each([
+    ['loader', /(^|\/)undici(\/|$)/],
+    ['adapter', /(^|\/)node-forge(\/|$)/],
+  ])('mtls-resolver/%s loads without %s', (name, forbidden) => {
+    for (const kind of ['esm', 'cjs'] as const) {
+      const loaded = loadedSpecifiers(kind, dist(`${name}.${kind === 'esm' ? 'js' : 'cjs'}`));
+      expect(loaded.length).toBeGreaterThan(0);
+      expect(loaded.filter((s) => forbidden.test(s))).toEqual([]);
+    }
+  });
+
+  it('what the README documents type-checks against the built types (and a wrong source does not)', () => {
+    // A Node project (no DOM lib: DOM's RequestInit has no dispatcher). Inside the package, so that `mtls-resolver` resolves to itself through package.json exports.
+    const dir = join(root, '.tmp', 'typecheck');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(join(root, 'test', 'types', 'usage.mts'), join(dir, 'usage.mts'));
+    const tsconfig = { compilerOptions: { target: 'ES2022', lib: ['ES2023'], module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, types: ['node'], skipLibCheck: true }, files: ['usage.mts'] };
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));
+    const run = () => execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { encoding: 'utf8' });
+    expect(run()).toBe('');
+    // The check can fail: a valid source under the @ts-expect-error line makes it unused.
+    writeFileSync(join(dir, 'usage.mts'), readFileSync(join(dir, 'usage.mts'), 'utf8').replace("pemFile: 'client.pem', keyFile: 'client.key'", "pemFile: 'client.pem'"));
+    const failed = (() => {
+      try {
+        run();
+        return '';
+      } catch (err) {
+        return String((err as { stdout?: string }).stdout);
+      }
+    })();
+    expect(failed).toMatch(/usage\.mts\(\d+,\d+\): error TS2578: Unused '@ts-expect-error' directive/);
+  });
+
   it('package.json declares what the design promises', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
     expect(pkg).toMatchObject({ name: 'mtls-resolver', type: 'module', sideEffects: false, engines: { node: '>=20.18.1' } });
-    expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(['.', './resolver']));
+    expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(['.', './resolver', './loader', './adapter']));
   });
 });

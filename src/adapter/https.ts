@@ -2,6 +2,7 @@
 // picks the certificate per request.
 import * as https from 'node:https';
 import type { ClientRequest } from 'node:http';
+import type * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { isMtlsError } from '../errors.js';
 import type { LoadedCertificate } from '../loader/types.js';
@@ -43,7 +44,7 @@ export function httpsRequestOptions(
   store: CertificateStore,
   url: string | URL,
   options: AdapterOptions & RequestMtlsOptions = {},
-): https.RequestOptions {
+): HttpsTlsOptions {
   const resolved = resolveAdapterOptions(store, options);
   const u = new URL(String(url));
   const match = resolveFor(store, u, resolved, options.select);
@@ -53,6 +54,20 @@ export function httpsRequestOptions(
     ...(resolved.ca === undefined ? {} : { ca: resolved.ca }),
     rejectUnauthorized: options.rejectUnauthorized ?? resolved.rejectUnauthorized,
   };
+}
+
+/**
+ * What {@link httpsRequestOptions} returns: fit to spread into `https.request`, `http2.connect` or
+ * `tls.connect` options, and to pass to `new https.Agent(...)`.
+ */
+export interface HttpsTlsOptions extends Pick<tls.SecureContextOptions, 'cert' | 'key' | 'ca'> {
+  /** The certificate chain, as bytes that print as a token naming the certificate. */
+  cert?: Buffer;
+  /** The private key, as bytes that print as a token, never as PEM. */
+  key?: Buffer;
+  /** Node's default roots plus your CA certificates; absent for Node's defaults. */
+  ca?: string[];
+  rejectUnauthorized: boolean;
 }
 
 /** Options of {@link createHttpsAgent}. */

@@ -4,13 +4,18 @@ import type { SecureContextOptions } from 'node:tls';
  * Where a client certificate comes from: one PEM with chain and key, a certificate and a key
  * (PEM or DER each), or a PKCS#12 file (.pfx/.p12); as bytes or as file paths.
  */
-export type CertificateSource =
+export type CertificateSource = OneOf<
   | { pem: string | Uint8Array; passphrase?: string }
   | { cert: string | Uint8Array; key: string | Uint8Array; passphrase?: string }
   | { pfx: Uint8Array; passphrase?: string }
   | { pemFile: string; passphrase?: string }
   | { certFile: string; keyFile: string; passphrase?: string }
-  | { pfxFile: string; passphrase?: string };
+  | { pfxFile: string; passphrase?: string }
+>;
+
+type SourceKeys = 'pem' | 'cert' | 'key' | 'pfx' | 'pemFile' | 'certFile' | 'keyFile' | 'pfxFile';
+/** Each form with the other forms' fields forbidden, so that `{ pemFile, keyFile }` does not compile. */
+type OneOf<T> = T extends unknown ? T & { [K in Exclude<SourceKeys, keyof T>]?: never } : never;
 
 /** Options of {@link loadCertificate}. */
 export interface LoadOptions {
