@@ -5,14 +5,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, PASS, fixture } from './helpers.js';
-import { startMtlsServer, type TestServer } from './integration/servers.js';
+import { startH2Server, startMtlsServer, startWsServer, type TestServer } from './integration/servers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let server: TestServer;
+let h2: TestServer;
+let wss: TestServer;
 let config: string;
 
 beforeAll(async () => {
-  server = await startMtlsServer();
+  [server, h2, wss] = await Promise.all([startMtlsServer(), startH2Server(), startWsServer()]);
   config = join(FIXTURES, '..', 'examples-certs.json');
   writeFileSync(
     config,
@@ -25,14 +27,14 @@ beforeAll(async () => {
     }),
   );
 });
-afterAll(() => server.close());
+afterAll(() => Promise.all([server.close(), h2.close(), wss.close()]));
 
 function runExample(name: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', join('examples', name)],
-      { cwd: root, timeout: 60_000, env: { ...process.env, EXAMPLE_URL: server.url('localhost'), EXAMPLE_DIR: `${fixture('')}`, EXAMPLE_PASS: PASS, EXAMPLE_CONFIG: config } },
+      { cwd: root, timeout: 60_000, env: { ...process.env, EXAMPLE_URL: server.url('localhost'), EXAMPLE_H2_URL: h2.url('localhost'), EXAMPLE_WS_URL: wss.url('localhost'), EXAMPLE_DIR: `${fixture('')}`, EXAMPLE_PASS: PASS, EXAMPLE_CONFIG: config } },
       (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr }),
     );
   });
@@ -48,6 +50,15 @@ describe('examples', () => {
     ['interceptor.ts', ['status: 200', `server received: ${subject('ec384 client')}`]],
     ['config-file.ts', ['entry: Lab for localhost:* (valid)', 'resolves to: Lab', `server received: ${subject('ed25519 client')}`]],
     ['rotation.ts', [`before: ${subject('rsa client')}`, 'change: add', 'change: remove', `after: ${subject('ec256 client')}`]],
+    ['global-fetch.ts', [`server received: ${subject('ec384 client')}`]],
+    ['ky.ts', [`server received: ${subject('rsa client')} at /orders`]],
+    ['axios.ts', [`server received: ${subject('ec256 client')}`]],
+    ['got.ts', [`server received: ${subject('ed25519 client')}`]],
+    ['node-fetch.ts', [`server received: ${subject('ec384 client')}`]],
+    ['ws.ts', [`server received: ${subject('rsa client')}`]],
+    ['websocket.ts', [`server received: ${subject('ec256 client')}`]],
+    ['undici-http2.ts', [/(HTTP\/2\.0: server received C=US, O=mtls-resolver tests, CN=ed25519 client\n){3}/]],
+    ['node-http2.ts', [`HTTP/2.0: server received ${subject('ec384 client')}`]],
     ['resolve-table.ts', [/https:\/\/api\.acme\.com\/v1\/orders\s+ACME API\s+exact/, /http:\/\/api\.acme\.com\/\s+\(none\)/]],
   ] as Array<[string, Array<string | RegExp>]>)('%s', async (name, expected) => {
     const r = await runExample(name);

@@ -229,7 +229,7 @@ export async function startWsServer(): Promise<TestServer> {
   const wss = new WebSocketServer({ server });
   wss.on('connection', (ws, req) => {
     const peer = (req.socket as TLSSocket).getPeerX509Certificate?.();
-    ws.send(JSON.stringify({ fingerprint256: peer?.fingerprint256 ?? null, path: req.url }));
+    ws.send(JSON.stringify({ fingerprint256: peer?.fingerprint256 ?? null, subject: peer?.subject.split('\n').join(', ') ?? null, path: req.url }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
