@@ -1,9 +1,11 @@
 // Requests through the adapters against a hand-configured undici Agent with the same static
 // certificate, one local mTLS server, one process, interleaved rounds.
 import { readFileSync } from 'node:fs';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createSecureServer } from 'node:http2';
 import { createServer, type Server } from 'node:https';
 import { Agent, fetch as undiciFetch, request } from 'undici';
-import { CertificateStore, createDispatcher, createFetch, loadCaBundle, loadCertificate } from '../src/index.js';
+import { CertificateStore, createDispatcher, createFetch, createHttpsAgent, createInterceptor, loadCaBundle, loadCertificate } from '../src/index.js';
 import { fixtures } from './loader.bench.js';
 import { formatNs, median, table } from './util.js';
 
@@ -19,6 +21,43 @@ async function startServer(dir: string): Promise<{ server: Server; url: string; 
   server.on('secureConnection', () => handshakes++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `https://localhost:${(server.address() as { port: number }).port}/`, handshakes: () => handshakes };
+}
+
+/** An HTTP/2-only mTLS server; counts sessions (connections). */
+async function startH2(dir: string): Promise<{ close(): void; url: string; sessions: () => number }> {
+  let sessions = 0;
+  const server = createSecureServer(
+    { key: readFileSync(`${dir}server.key`), cert: readFileSync(`${dir}server-chain.pem`), ca: [readFileSync(`${dir}int.crt`), readFileSync(`${dir}ca.crt`)], requestCert: true, rejectUnauthorized: true },
+    (_req, res) => res.end('ok'),
+  );
+  const open = new Set<{ destroy(): void }>();
+  server.on('session', (s) => {
+    sessions++;
+    open.add(s);
+    s.on('close', () => open.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `https://localhost:${(server.address() as { port: number }).port}/`,
+    sessions: () => sessions,
+    close: () => {
+      for (const s of open) s.destroy();
+      server.close();
+    },
+  };
+}
+
+/** One GET through node https with `agent`, body read. */
+function httpsGet(url: string, agent: HttpsAgent): Promise<void> {
+  return new Promise((resolve, reject) => {
+    httpsRequest(url, { agent }, (res) => {
+      res.on('data', () => {});
+      res.on('end', resolve);
+      res.on('error', reject);
+    })
+      .on('error', reject)
+      .end();
+  });
 }
 
 /** ns per request for `total` requests made by `concurrency` loops. */
@@ -51,17 +90,49 @@ export async function runAdapterBench(rounds = 7): Promise<string> {
   const viaFetch = (f: (u: string) => Promise<{ text(): Promise<string> }>) => async () => {
     await (await f(url)).text();
   };
+  const interceptorAgent = new Agent().compose(createInterceptor(store, { ca }));
+  const handHttps = new HttpsAgent({ keepAlive: true, cert: plain.tls.cert, key: plain.tls.key, ca: ca.pem });
+  const ourHttps = createHttpsAgent(store, { ca });
+  const runtimeFetch = globalThis.fetch as unknown as (u: string, init: object) => Promise<{ text(): Promise<string> }>;
   const cases = {
     'undici request: hand-configured Agent': viaRequest(hand),
     'undici request: createDispatcher': viaRequest(dispatcher),
-    'undici fetch: hand-configured Agent': viaFetch((u) => undiciFetch(u, { dispatcher: hand })),
-    'createFetch': viaFetch((u) => mtlsFetch(u)),
+    'undici request: hand Agent + createInterceptor': viaRequest(interceptorAgent as unknown as Agent),
+    'runtime fetch: hand-configured Agent': viaFetch((u) => runtimeFetch(u, { dispatcher: hand })),
+    'createFetch (runtime fetch)': viaFetch((u) => mtlsFetch(u)),
+    'runtime fetch: createDispatcher': viaFetch((u) => runtimeFetch(u, { dispatcher })),
+    'https.request: hand-made keep-alive https.Agent': () => httpsGet(url, handHttps),
+    'https.request: createHttpsAgent': () => httpsGet(url, ourHttps),
   };
   const results = new Map<string, number[]>(Object.keys(cases).map((k) => [k, []]));
   for (const one of Object.values(cases)) await throughput(8, 200, one); // warm up, open connections
   for (let r = 0; r < rounds; r++) {
     for (const [name, one] of Object.entries(cases)) results.get(name)!.push(await throughput(8, 2000, one));
   }
+
+  // HTTP/2: allowH2 on both sides of the comparison, at concurrency 1 and 64.
+  const h2 = await startH2(dir);
+  const h2Hand = new Agent({ allowH2: true, connect: { cert: plain.tls.cert, key: plain.tls.key, ca: ca.pem } });
+  const h2Ours = createDispatcher(store, { ca, agentOptions: { allowH2: true } });
+  const h2Get = (d: Agent) => async () => {
+    const res = await request(h2.url, { dispatcher: d });
+    await res.body.text();
+  };
+  const h2Results = { hand1: [] as number[], ours1: [] as number[], hand64: [] as number[], ours64: [] as number[] };
+  const sessionsBefore = h2.sessions();
+  await throughput(64, 640, h2Get(h2Ours));
+  const oursSessions = h2.sessions() - sessionsBefore;
+  await throughput(64, 640, h2Get(h2Hand));
+  for (let r = 0; r < rounds; r++) {
+    h2Results.hand1.push(await throughput(1, 1000, h2Get(h2Hand)));
+    h2Results.ours1.push(await throughput(1, 1000, h2Get(h2Ours)));
+    h2Results.hand64.push(await throughput(64, 4000, h2Get(h2Hand)));
+    h2Results.ours64.push(await throughput(64, 4000, h2Get(h2Ours)));
+  }
+  await Promise.all([h2Hand.close(), h2Ours.close(), interceptorAgent.close()]);
+  h2.close();
+  handHttps.destroy();
+  ourHttps.destroy();
 
   // Handshakes per 1,000 sequential requests on fresh dispatchers.
   const handshakesFor = async (make: () => Agent): Promise<number> => {
@@ -108,15 +179,20 @@ export async function runAdapterBench(rounds = 7): Promise<string> {
   server.close();
 
   const m = (name: string) => median(results.get(name)!);
-  const rows = [['case (8 concurrent loops, keep-alive)', 'per request', 'requests/s', 'vs hand-configured Agent']];
+  const rows = [['case (8 concurrent loops, keep-alive, HTTP/1.1)', 'per request', 'requests/s', 'vs baseline']];
   for (const [name, baseline] of [
     ['undici request: hand-configured Agent', 'undici request: hand-configured Agent'],
     ['undici request: createDispatcher', 'undici request: hand-configured Agent'],
-    ['undici fetch: hand-configured Agent', 'undici fetch: hand-configured Agent'],
-    ['createFetch', 'undici fetch: hand-configured Agent'],
+    ['undici request: hand Agent + createInterceptor', 'undici request: hand-configured Agent'],
+    ['runtime fetch: hand-configured Agent', 'runtime fetch: hand-configured Agent'],
+    ['createFetch (runtime fetch)', 'runtime fetch: hand-configured Agent'],
+    ['runtime fetch: createDispatcher', 'runtime fetch: hand-configured Agent'],
+    ['https.request: hand-made keep-alive https.Agent', 'https.request: hand-made keep-alive https.Agent'],
+    ['https.request: createHttpsAgent', 'https.request: hand-made keep-alive https.Agent'],
   ] as const) {
     rows.push([name, formatNs(m(name)), Math.round(1e9 / m(name)).toLocaleString('en'), `${(m(baseline) / m(name)).toFixed(3)}x`]);
   }
+  const h2Row = (label: string, ours: number[], hand: number[]) => [label, formatNs(median(hand)), formatNs(median(ours)), `${(median(hand) / median(ours)).toFixed(3)}x`];
   const p = median(conn.plain);
   const e = median(conn.encrypted);
   const nv = median(conn.naive);
@@ -124,7 +200,14 @@ export async function runAdapterBench(rounds = 7): Promise<string> {
     `adapter: throughput against one local mTLS server (median of ${rounds} interleaved rounds of 2,000 requests)`,
     table(rows),
     '',
-    `handshakes per 1,000 sequential requests: createDispatcher ${ourHandshakes}, hand-configured Agent ${handHandshakes}`,
+    `handshakes per 1,000 sequential requests: createDispatcher ${ourHandshakes}, hand-configured Agent (undici Pool) ${handHandshakes}`,
+    '',
+    table([
+      ['HTTP/2 (allowH2), undici request', 'hand-configured Agent', 'createDispatcher', 'throughput vs hand'],
+      h2Row('concurrency 1', h2Results.ours1, h2Results.hand1),
+      h2Row('concurrency 64', h2Results.ours64, h2Results.hand64),
+    ]),
+    `HTTP/2 connections opened by createDispatcher for 640 requests at concurrency 64 (one origin, one certificate): ${oursSessions}`,
     '',
     table([
       ['new connection (fresh dispatcher + first request)', 'time', 'vs plain key'],

@@ -1,17 +1,20 @@
-// npm run bench [-- resolver|loader|adapter ...]: runs the benchmarks, each against its own
+// npm run bench [-- resolver|loader|adapter|soak ...]: runs the benchmarks, each against its own
 // baseline in this process, and prints ratios. Figures go to BENCHMARKS.md by hand.
 import { runAdapterBench } from './adapter.bench.js';
 import { runLoaderBench } from './loader.bench.js';
 import { runResolverBench } from './resolver.bench.js';
+import { runSoakBench } from './soak.bench.js';
 
 const benches: Record<string, () => string | Promise<string>> = {
   resolver: () => runResolverBench(),
   loader: () => runLoaderBench(),
   adapter: () => runAdapterBench(),
+  soak: () => runSoakBench(),
 };
 
 const wanted = process.argv.slice(2);
-const names = wanted.length > 0 ? wanted : Object.keys(benches);
+// The soak takes minutes: only when named.
+const names = wanted.length > 0 ? wanted : Object.keys(benches).filter((n) => n !== 'soak');
 console.log(`node ${process.version}, ${new Date().toISOString()}`);
 for (const name of names) {
   const bench = benches[name];

@@ -23,6 +23,7 @@ export const MTLS_ERROR_CODES = [
   'ERR_INVALID_OPTION',
   'ERR_TLS_HANDSHAKE',
   'ERR_TLS_ALPN',
+  'ERR_PROXY',
   'ERR_SERVER_CERTIFICATE',
 ] as const;
 

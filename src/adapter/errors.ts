@@ -94,19 +94,27 @@ function alpnError(err: Error, origin: string, offered: readonly string[]): Mtls
  * A failure while connecting: no common application protocol, server certificate rejected,
  * handshake refused, or passed on as it is. `alpn`: the protocols offered.
  */
-export function describeConnectError(err: Error, origin: string, match: Match<LoadedCertificate> | undefined, verify: boolean, alpn: readonly string[] = ['http/1.1']): Error {
+export function describeConnectError(
+  err: Error,
+  origin: string,
+  match: Match<LoadedCertificate> | undefined,
+  verify: boolean,
+  alpn: readonly string[] = ['http/1.1'],
+  proxy?: string,
+): Error {
   if (err instanceof MtlsError) return err;
-  if (isAlpnFailure(err)) return alpnError(err, origin, alpn);
-  if (verify && SERVER_CERTIFICATE_CODES.has(codeOf(err))) return serverCertificateError(err, origin);
-  if (looksLikeTlsFailure(err)) return handshakeError(err, origin, match);
+  const target = proxy === undefined ? origin : `${origin} (reached through the proxy ${proxy})`;
+  if (isAlpnFailure(err)) return alpnError(err, target, alpn);
+  if (verify && SERVER_CERTIFICATE_CODES.has(codeOf(err))) return serverCertificateError(err, target);
+  if (looksLikeTlsFailure(err)) return handshakeError(err, target, match);
   return err;
 }
 
 /** A failure of a request on a TLS connection: with TLS 1.3 the server's verdict on the client certificate arrives here. */
-export function describeRequestError(err: Error, origin: string, match: Match<LoadedCertificate> | undefined): Error {
+export function describeRequestError(err: Error, origin: string, match: Match<LoadedCertificate> | undefined, proxy?: string): Error {
   if (err instanceof MtlsError) return err;
   if (codeOf(err).startsWith('ERR_SSL_') || (codeOf(err) === 'UND_ERR_SOCKET' && /other side closed/i.test(err.message))) {
-    return handshakeError(err, origin, match);
+    return handshakeError(err, proxy === undefined ? origin : `${origin} (reached through the proxy ${proxy})`, match);
   }
   return err;
 }

@@ -16,6 +16,8 @@ export interface SelectEvent {
   fingerprint256: string;
   /** Why this entry was chosen, in words. */
   reason: string;
+  /** The proxy the request goes through (its URL without credentials), if any. */
+  proxy?: string;
 }
 
 /** What the `mtls-resolver:connect` channel receives for every new TLS connection. */
@@ -36,13 +38,15 @@ export interface ConnectEvent {
   };
   authorized: boolean;
   authorizationError: string | undefined;
+  /** The proxy the connection was tunnelled through (its URL without credentials), if any. */
+  proxy?: string;
 }
 
 const selectChannel = channel('mtls-resolver:select');
 const connectChannel = channel('mtls-resolver:connect');
 
 /** Reports a selection to onSelect and the diagnostics channel. */
-export function reportSelect(options: ResolvedAdapterOptions, origin: string, match: Match<LoadedCertificate>): void {
+export function reportSelect(options: ResolvedAdapterOptions, origin: string, match: Match<LoadedCertificate>, proxy?: string): void {
   if (options.onSelect === undefined && !selectChannel.hasSubscribers) return;
   const event: SelectEvent = {
     origin,
@@ -51,13 +55,14 @@ export function reportSelect(options: ResolvedAdapterOptions, origin: string, ma
     kind: match.kind,
     fingerprint256: match.entry.certificate.fingerprint256,
     reason: match.reason,
+    ...(proxy === undefined ? {} : { proxy }),
   };
   options.onSelect?.(event);
   if (selectChannel.hasSubscribers) selectChannel.publish(event);
 }
 
 /** Reports a new TLS connection (the server's certificate) to the diagnostics channel. */
-export function reportConnect(origin: string, match: Match<LoadedCertificate> | undefined, socket: TLSSocket): void {
+export function reportConnect(origin: string, match: Match<LoadedCertificate> | undefined, socket: TLSSocket, proxy?: string): void {
   if (!connectChannel.hasSubscribers) return;
   const peer = socket.getPeerCertificate();
   const name = (n: Record<string, string | string[]> | undefined) =>
@@ -77,6 +82,7 @@ export function reportConnect(origin: string, match: Match<LoadedCertificate> | 
     },
     authorized: socket.authorized,
     authorizationError: socket.authorizationError === undefined || socket.authorizationError === null ? undefined : String(socket.authorizationError),
+    ...(proxy === undefined ? {} : { proxy }),
   };
   connectChannel.publish(event);
 }

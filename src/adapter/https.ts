@@ -2,7 +2,8 @@
 // picks the certificate per request.
 import * as https from 'node:https';
 import type { ClientRequest } from 'node:http';
-import type * as tls from 'node:tls';
+import { isIP } from 'node:net';
+import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { isMtlsError } from '../errors.js';
 import type { LoadedCertificate } from '../loader/types.js';
@@ -11,7 +12,9 @@ import type { Match } from '../resolver/types.js';
 import type { CertificateStore } from '../store.js';
 import { describeConnectError } from './errors.js';
 import { reportConnect, reportSelect } from './events.js';
-import { resolveAdapterOptions, secureContextFor, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
+import { secureContextFor } from './contexts.js';
+import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
+import { openTunnel } from './proxy.js';
 import { redactedTls } from './redact.js';
 
 declare module 'https' {
@@ -164,19 +167,36 @@ export class MtlsHttpsAgent extends https.Agent {
       (req as unknown as { onSocket(s: null, e: Error): void }).onSocket(null, err as Error);
       return;
     }
-    if (choice.match !== undefined) reportSelect(this.#resolved, choice.url.origin, choice.match);
-    describeErrors(req, choice);
+    const proxy = this.#resolved.proxy?.routeFor(choice.url)?.display;
+    if (choice.match !== undefined) reportSelect(this.#resolved, choice.url.origin, choice.match, proxy);
+    describeErrors(req, choice, proxy);
     this.#pending.set(req, o);
     agentProto.addRequest.call(this, req, { ...o, [kChoice]: choice });
   }
 
-  override createConnection(o: AgentRequestOptions, callback?: (err: Error | null, socket: Duplex) => void): Duplex {
+  override createConnection(o: AgentRequestOptions, callback?: (err: Error | null, socket: Duplex) => void): Duplex | undefined {
     const choice = o[kChoice] ?? this.#choose(o);
+    const name = this.getName(o);
     const tlsOptions = { ...o, secureContext: secureContextFor(choice.match?.entry.certificate, this.#resolved.ca), rejectUnauthorized: choice.verify };
-    const socket = agentProto.createConnection.call(this, tlsOptions, callback);
-    (socket as Duplex & { [kName]?: string })[kName] = this.getName(o);
-    socket.once('secureConnect', () => reportConnect(choice.url.origin, choice.match, socket as never));
-    return socket;
+    const route = this.#resolved.proxy?.routeFor(choice.url);
+    const ready = (socket: Duplex) => {
+      (socket as Duplex & { [kName]?: string })[kName] = name;
+      socket.once('secureConnect', () => reportConnect(choice.url.origin, choice.match, socket as never, route?.display));
+      return socket;
+    };
+    if (route === undefined) return ready(agentProto.createConnection.call(this, tlsOptions, callback));
+    // Through a proxy: the CONNECT tunnel first, then the target's TLS session inside it.
+    const host = choice.url.hostname.replace(/^\[|\]$/g, '');
+    const lookup = (o as { lookup?: Parameters<typeof openTunnel>[3]['lookup'] }).lookup;
+    openTunnel(route, host, Number(choice.url.port) || 443, lookup === undefined ? {} : { lookup }, (err, tunnel) => {
+      if (err !== null || tunnel === null) {
+        callback?.(err ?? new Error('no tunnel'), undefined as never);
+        return;
+      }
+      const servername = o.servername ?? (isIP(host) ? undefined : host);
+      callback?.(null, ready(tls.connect({ ...(tlsOptions as tls.ConnectionOptions), socket: tunnel, servername })));
+    });
+    return undefined;
   }
 
   /** A socket of a certificate that no longer applies is closed instead of kept for reuse. */
@@ -236,12 +256,12 @@ function isStale(store: CertificateStore, choice: Choice, current: () => Match<L
 }
 
 // A request's TLS failures name the certificate presented (Node's own say "socket hang up").
-function describeErrors(req: ClientRequest, choice: Choice): void {
+function describeErrors(req: ClientRequest, choice: Choice, proxy: string | undefined): void {
   const emit = req.emit;
   const origin = choice.url.origin;
   req.emit = function (this: ClientRequest, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'error' && args[0] instanceof Error && !isMtlsError(args[0])) {
-      args[0] = describeConnectError(args[0], origin, choice.match, choice.verify);
+      args[0] = describeConnectError(args[0], origin, choice.match, choice.verify, undefined, proxy);
     }
     return emit.call(this, event, ...args);
   } as typeof req.emit;

@@ -7,7 +7,8 @@ import { rootCertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateStore } from '../../src/index.js';
-import { defaultCaCertificates, resolveAdapterOptions } from '../../src/adapter/options.js';
+import { defaultCaCertificates } from '../../src/adapter/contexts.js';
+import { resolveAdapterOptions } from '../../src/adapter/options.js';
 import { FIXTURES, fixture, readFixture } from '../helpers.js';
 import { startMtlsServer, type TestServer } from './servers.js';
 

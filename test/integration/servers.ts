@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import type { LookupFunction } from 'node:net';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
+import { connect as connectTcp, createServer as createNetServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { fixture, readFixture } from '../helpers.js';
 
@@ -246,3 +246,96 @@ export async function startWsServer(): Promise<TestServer> {
       }),
   };
 }
+
+export interface TestProxy {
+  url: string;
+  /** CONNECT requests received, as `host:port`. */
+  connects: string[];
+  /** For a TLS proxy: the fingerprint of each client certificate it received on a connection (null for none). */
+  clientCertificates: Array<string | null>;
+  close(): Promise<void>;
+}
+
+/**
+ * The `proxy` npm package on a node http server (or an https server that requests client
+ * certificates, for the HTTPS-proxy case), optionally with Basic credentials.
+ */
+export async function startNodeProxy(options: { tls?: boolean; auth?: { user: string; password: string } } = {}): Promise<TestProxy> {
+  const { createProxy } = await import('proxy');
+  const connects: string[] = [];
+  const clientCertificates: Array<string | null> = [];
+  const base = options.tls
+    ? createHttpsServer({ key: readFixture('server.key'), cert: readFixture('server-chain.pem'), ca: [readFixture('int.crt'), readFixture('ca.crt')], requestCert: true, rejectUnauthorized: false })
+    : createHttpServer();
+  if (options.tls) base.on('secureConnection', (s: TLSSocket) => clientCertificates.push(s.getPeerX509Certificate?.()?.fingerprint256 ?? null));
+  base.prependListener('connect', (req: IncomingMessage) => connects.push(req.url ?? ''));
+  const proxy = createProxy(base as HttpServer);
+  if (options.auth) {
+    const expected = `Basic ${Buffer.from(`${options.auth.user}:${options.auth.password}`).toString('base64')}`;
+    proxy.authenticate = (req) => req.headers['proxy-authorization'] === expected;
+  }
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const port = (proxy.address() as { port: number }).port;
+  return {
+    url: `${options.tls ? 'https' : 'http'}://localhost:${port}`,
+    connects,
+    clientCertificates,
+    close: () =>
+      new Promise<void>((resolve) => {
+        proxy.closeAllConnections();
+        proxy.close(() => resolve());
+      }),
+  };
+}
+
+/** tinyproxy from the system packages (a proxy nobody here wrote), or undefined where it is not installed. */
+export async function startTinyproxy(dir: string): Promise<(TestProxy & { log(): string }) | undefined> {
+  const { execFileSync } = await import('node:child_process');
+  const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
+  let binary: string;
+  try {
+    binary = execFileSync('sh', ['-c', 'command -v tinyproxy'], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+  const port = await freePort();
+  const conf = `${dir}/tinyproxy-${port}.conf`;
+  const log = `${dir}/tinyproxy-${port}.log`;
+  // No ConnectPort line: CONNECT to any port (the test servers' ports are random).
+  writeFileSync(conf, `Port ${port}\nListen 127.0.0.1\nTimeout 60\nMaxClients 200\nLogLevel Connect\nLogFile "${log}"\nAllow 127.0.0.1\n`);
+  const child = spawn(binary, ['-d', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = connectTcp(port, '127.0.0.1');
+      c.once('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`tinyproxy did not start (exit ${child.exitCode})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const read = () => (existsSync(log) ? readFileSync(log, 'utf8') : '');
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get connects() {
+      return [...read().matchAll(/Established connection to host "([^"]+)" using file descriptor|CONNECT ([^ ]+) HTTP/g)].map((m) => m[1] ?? m[2] ?? '');
+    },
+    clientCertificates: [],
+    log: read,
+    close: async () => {
+      child.kill();
+      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** A route for startMtlsServer that answers with the certificate and the request headers it received. */
+export const headersRoute: Route = (req, res, received) => {
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify({ ...received, headers: req.headers }));
+  return true;
+};

@@ -182,7 +182,7 @@ describe('verification and CAs', () => {
     const dispatcher = createDispatcher(store, { ca: ca() });
     try {
       // The bundle the secure contexts use holds Node's roots and the test CA.
-      const { defaultCaCertificates } = await import('../../src/adapter/options.js');
+      const { defaultCaCertificates } = await import('../../src/adapter/contexts.js');
       const tls = await import('node:tls');
       expect(defaultCaCertificates().length).toBeGreaterThanOrEqual(tls.rootCertificates.length);
       const res = await request(a.url('localhost'), { dispatcher });

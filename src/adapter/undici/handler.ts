@@ -23,6 +23,8 @@ export interface Presented {
   origin: string;
   match: Match<LoadedCertificate> | undefined;
   secure: boolean;
+  /** The proxy the request went through (without credentials), if any. */
+  proxy: string | undefined;
 }
 
 type Fn = (...args: never[]) => unknown;
@@ -53,7 +55,7 @@ abstract class SlotHandlerBase {
 
   protected describe(err: Error): Error {
     const p = this.#presented;
-    return p.secure ? describeRequestError(err, p.origin, p.match) : err;
+    return p.secure ? describeRequestError(err, p.origin, p.match, p.proxy) : err;
   }
 }
 

@@ -15,7 +15,8 @@ export type MtlsInterceptor = Dispatcher.DispatcherComposeInterceptor & { close(
  * connections when the store gives its origin a certificate (or the request `select`s one), and
  * also when the adapter's TLS settings are not Node's defaults (a custom `ca`, the store's or
  * yours, or `rejectUnauthorized: false`), so that an origin with no certificate is still verified
- * as the store says. Every other request goes on, unchanged, to the dispatcher you composed it with.
+ * as the store says; with a `proxy`, every request the proxy is for goes through it. Every other
+ * request goes on, unchanged, to the dispatcher you composed it with.
  *
  * @example
  * ```ts
@@ -25,14 +26,14 @@ export type MtlsInterceptor = Dispatcher.DispatcherComposeInterceptor & { close(
  */
 export function createInterceptor(store: CertificateStore, options: DispatcherOptions = {}): MtlsInterceptor {
   const agent = new MtlsAgent(store, options);
-  const { ca, rejectUnauthorized, fallbackToPrimary } = resolveAdapterOptions(store, options);
+  const { ca, rejectUnauthorized, fallbackToPrimary, proxy } = resolveAdapterOptions(store, options);
   const ownTrust = ca !== undefined || !rejectUnauthorized;
   const interceptor = ((dispatch: Dispatcher['dispatch']) => (opts: ScopedDispatchOptions, handler: Dispatcher.DispatchHandler) => {
     const origin = opts.origin === undefined ? undefined : new URL(String(opts.origin));
     const wanted =
       origin !== undefined &&
-      isSecureProtocol(origin.protocol) &&
-      (ownTrust || opts[kScope] !== undefined || store.resolve(origin, { fallbackToPrimary }) !== undefined);
+      (proxy?.routeFor(origin) !== undefined ||
+        (isSecureProtocol(origin.protocol) && (ownTrust || opts[kScope] !== undefined || store.resolve(origin, { fallbackToPrimary }) !== undefined)));
     return wanted ? agent.dispatch(opts, handler) : dispatch(opts, handler);
   }) as MtlsInterceptor;
   interceptor.close = () => agent.close();

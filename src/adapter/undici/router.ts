@@ -9,6 +9,7 @@ import type { Match } from '../../resolver/types.js';
 import type { CertificateStore } from '../../store.js';
 import { reportSelect } from '../events.js';
 import type { ResolvedAdapterOptions } from '../options.js';
+import type { ProxyRoute } from '../proxy.js';
 import { failRequest, slotHandler } from './handler.js';
 import { kScope, settle, type ScopedDispatchOptions } from './scope.js';
 import type { SlotContext, SlotDispatcher, SlotFactory } from './slot.js';
@@ -42,6 +43,7 @@ export class OriginRouter extends Dispatcher {
   readonly #secure: boolean;
   readonly #shared: RouterShared;
   readonly #context: SlotContext;
+  readonly #proxy: ProxyRoute | undefined;
   readonly #slots = new Map<string, Slot>();
   #cache: { generation: number; until: number; match: Match<LoadedCertificate> | undefined } | undefined;
   #closed = false;
@@ -54,6 +56,7 @@ export class OriginRouter extends Dispatcher {
     this.#secure = isSecureProtocol(this.#url.protocol);
     this.#shared = shared;
     this.#context = shared.context(this);
+    this.#proxy = shared.options.proxy?.routeFor(this.#url);
     shared.routers.add(this);
   }
 
@@ -106,12 +109,12 @@ export class OriginRouter extends Dispatcher {
     const key = match === undefined ? `-${verify}` : `${match.entry.id}\n${match.entry.certificate.fingerprint256}\n${verify}`;
     let slot = this.#slots.get(key);
     if (slot === undefined) {
-      const dispatcher = this.#shared.slotFactory({ origin: this.#origin, secure: this.#secure, match, verify }, this.#context);
+      const dispatcher = this.#shared.slotFactory({ origin: this.#origin, secure: this.#secure, match, verify, proxy: this.#proxy }, this.#context);
       slot = { dispatcher, certificate: match?.entry.certificate, entryId: match?.entry.id, selected };
       this.#slots.set(key, slot);
     }
-    if (match !== undefined) reportSelect(this.#shared.options, this.#origin, match);
-    return slot.dispatcher.dispatch(opts, slotHandler(handler, { origin: this.#origin, match, secure: this.#secure }));
+    if (match !== undefined) reportSelect(this.#shared.options, this.#origin, match, this.#proxy?.display);
+    return slot.dispatcher.dispatch(opts, slotHandler(handler, { origin: this.#origin, match, secure: this.#secure, proxy: this.#proxy?.display }));
   }
 
   /** After a store change: drain and close the slots whose certificate no longer applies here. */

@@ -8,8 +8,10 @@ import { Client, buildConnector, type Dispatcher } from 'undici';
 import type { LoadedCertificate } from '../../loader/types.js';
 import type { Match } from '../../resolver/types.js';
 import { describeConnectError } from '../errors.js';
+import { openTunnel, type ProxyRoute } from '../proxy.js';
 import { reportConnect } from '../events.js';
-import { secureContextFor, type ResolvedAdapterOptions } from '../options.js';
+import { secureContextFor } from '../contexts.js';
+import type { ResolvedAdapterOptions } from '../options.js';
 import { Connections, type Connection } from './connections.js';
 import type { TrackedHandler } from './handler.js';
 
@@ -23,6 +25,8 @@ export interface SlotSpec {
   match: Match<LoadedCertificate> | undefined;
   /** rejectUnauthorized for this slot. */
   verify: boolean;
+  /** The proxy the origin is reached through; undefined for a direct connection. */
+  proxy: ProxyRoute | undefined;
 }
 
 /** What every slot of an agent shares. */
@@ -53,7 +57,7 @@ type Connector = (options: buildConnector.Options, callback: buildConnector.Call
 
 /** The TLS connector of a slot: the certificate's secure context, verification, ALPN, and errors in words. */
 function secureConnector(spec: SlotSpec, context: SlotContext): { connect: Connector; alpn: string[] } {
-  const { origin, match, verify } = spec;
+  const { origin, match, verify, proxy } = spec;
   const alpn = context.allowH2 ? ['http/1.1', 'h2'] : ['http/1.1'];
   const base = buildConnector({
     ...context.connect,
@@ -61,20 +65,87 @@ function secureConnector(spec: SlotSpec, context: SlotContext): { connect: Conne
     secureContext: secureContextFor(match?.entry.certificate, context.options.ca),
     rejectUnauthorized: verify,
   } as buildConnector.BuildOptions);
-  const connect: Connector = (options, callback) =>
+  const handshake: Connector = (options, callback) =>
     base(options, (err, socket) => {
       if (err !== null) {
-        callback(describeConnectError(err, origin, match, verify, alpn), null);
+        callback(describeConnectError(err, origin, match, verify, alpn, proxy?.display), null);
         return;
       }
-      reportConnect(origin, match, socket as TLSSocket);
+      reportConnect(origin, match, socket as TLSSocket, proxy?.display);
       callback(null, socket);
+    });
+  if (proxy === undefined) return { connect: handshake, alpn };
+  // Through a proxy: a CONNECT tunnel first, then the target's TLS session inside it.
+  const tunnel = tunnelOptions(context);
+  const connect: Connector = (options, callback) =>
+    openTunnel(proxy, options.hostname, Number(options.port) || 443, tunnel, (err, socket) => {
+      if (err !== null) callback(err, null);
+      else handshake({ ...options, httpSocket: socket } as buildConnector.Options, callback);
     });
   return { connect, alpn };
 }
 
-/** The default factory: direct connections to the origin. */
+function tunnelOptions(context: SlotContext): Parameters<typeof openTunnel>[3] {
+  const { lookup, timeout } = context.connect as { lookup?: Parameters<typeof openTunnel>[3]['lookup']; timeout?: number };
+  return { ...(lookup === undefined ? {} : { lookup }), ...(typeof timeout === 'number' ? { timeout } : {}) };
+}
+
+/**
+ * A plain http origin through a proxy: absolute-form requests (`GET http://host/path`) on
+ * connections to the proxy, with Proxy-Authorization for the proxy. Nothing is presented.
+ */
+function absoluteFormSlot(spec: SlotSpec, proxy: ProxyRoute, context: SlotContext): SlotDispatcher {
+  const proxyOrigin = `${proxy.secure ? 'https' : 'http'}://${proxy.hostname.includes(':') ? `[${proxy.hostname}]` : proxy.hostname}:${proxy.port}`;
+  const connect = proxy.secure
+    ? (buildConnector({ ...context.connect, secureContext: proxy.context, rejectUnauthorized: proxy.rejectUnauthorized } as buildConnector.BuildOptions) as Connector)
+    : Object.keys(context.connect).length > 0
+      ? (buildConnector(context.connect as buildConnector.BuildOptions) as Connector)
+      : undefined;
+  const host = new URL(spec.origin).host;
+  const connections = new Connections(
+    () => {
+      const client = new Client(proxyOrigin, { ...context.clientOptions, ...(connect === undefined ? {} : { connect }) });
+      context.onClient(client);
+      return { client, inflight: 0, h2: false };
+    },
+    context.maxConnections,
+    false,
+  );
+  return {
+    dispatch(opts, handler) {
+      const headers = headerPairs(opts.headers);
+      if (!headers.some(([k]) => k.toLowerCase() === 'host')) headers.push(['host', host]);
+      if (proxy.authorization !== undefined) headers.push(['proxy-authorization', proxy.authorization]);
+      return connections.dispatch({ ...opts, origin: proxyOrigin, path: `${spec.origin}${opts.path}`, headers: headers.flat() }, handler);
+    },
+    close: () => connections.close(),
+    destroy: (err) => connections.destroy(err),
+  };
+}
+
+/** undici's request headers (an object, a flat array, or pairs) as pairs. */
+function headerPairs(headers: Dispatcher.DispatchOptions['headers']): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  if (headers == null) return pairs;
+  if (Array.isArray(headers)) {
+    if (headers.length > 0 && Array.isArray(headers[0])) for (const [k, v] of headers as unknown as Array<[string, string]>) pairs.push([k, v]);
+    else for (let i = 0; i + 1 < headers.length; i += 2) pairs.push([String(headers[i]), String(headers[i + 1])]);
+    return pairs;
+  }
+  const entries = typeof (headers as Iterable<unknown>)[Symbol.iterator] === 'function' ? [...(headers as Iterable<[string, string | string[]]>)] : Object.entries(headers as Record<string, string | string[] | undefined>);
+  for (const [k, v] of entries) {
+    if (v === undefined) continue;
+    for (const one of Array.isArray(v) ? v : [v]) pairs.push([k, String(one)]);
+  }
+  return pairs;
+}
+
+/**
+ * The default factory: connections to the origin, direct or through the origin's proxy (a CONNECT
+ * tunnel per connection for https/wss, absolute-form requests for http).
+ */
 export const directSlot: SlotFactory = (spec, context) => {
+  if (!spec.secure && spec.proxy !== undefined) return absoluteFormSlot(spec, spec.proxy, context);
   const plain = Object.keys(context.connect).length > 0 ? (buildConnector(context.connect as buildConnector.BuildOptions) as Connector) : undefined;
   const secure = spec.secure ? secureConnector(spec, context) : undefined;
   const h2 = spec.secure && context.allowH2;

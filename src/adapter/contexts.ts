@@ -1,0 +1,91 @@
+// Trust and TLS contexts: Node's default roots, custom CAs added to them (never replacing them),
+// and one secure context per (certificate, CA list), built once and reused by every connection.
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as tls from 'node:tls';
+import { MtlsError } from '../errors.js';
+import type { CaBundle, LoadedCertificate } from '../loader/types.js';
+
+/** CA certificates as the options take them: a CaBundle, PEM text, DER bytes, or an array of them. */
+export type CaInput = CaBundle | string | Uint8Array | Array<CaBundle | string | Uint8Array>;
+
+let defaultCas: string[] | undefined;
+
+/**
+ * Node's default trust store: `tls.getCACertificates('default')` where Node has it (22.15+),
+ * else the bundled roots plus the file named by NODE_EXTRA_CA_CERTS, as Node 20 itself trusts.
+ */
+export function defaultCaCertificates(): string[] {
+  if (defaultCas !== undefined) return defaultCas;
+  const getCa = (tls as { getCACertificates?: (type?: string) => string[] }).getCACertificates;
+  if (typeof getCa === 'function') {
+    defaultCas = [...getCa('default')];
+  } else {
+    defaultCas = [...tls.rootCertificates];
+    const extra = process.env.NODE_EXTRA_CA_CERTS;
+    if (extra) {
+      try {
+        defaultCas.push(readFileSync(extra, 'utf8'));
+      } catch {
+        // Node warns about an unreadable NODE_EXTRA_CA_CERTS itself at startup.
+      }
+    }
+  }
+  return defaultCas;
+}
+
+function caPem(value: CaBundle | string | Uint8Array): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) {
+    const text = Buffer.from(value).toString('utf8');
+    if (text.includes('-----BEGIN')) return text;
+    try {
+      return new X509Certificate(value).toString();
+    } catch (err) {
+      throw new MtlsError('ERR_MALFORMED_CERTIFICATE', 'The ca bytes are neither PEM nor a DER certificate.', { cause: err });
+    }
+  }
+  if (typeof value === 'object' && value !== null && typeof value.pem === 'string') return value.pem;
+  throw new MtlsError('ERR_INVALID_OPTION', 'The option ca must be PEM text, DER bytes, a CaBundle from loadCaBundle(), or an array of them.');
+}
+
+// The same custom CAs give the same list object, so that the secure contexts keyed by it are
+// shared by every adapter made with them (a context with Node's ~150 roots takes tens of ms).
+const caLists = new Map<string, string[]>();
+
+function caList(custom: string[]): string[] {
+  const key = custom.join('\n');
+  let list = caLists.get(key);
+  if (list === undefined) {
+    list = [...defaultCaCertificates(), ...custom];
+    caLists.set(key, list);
+  }
+  return list;
+}
+
+/** Node's default roots plus `input`, as one shared list; undefined for none (Node's defaults as they are). */
+export function resolveCaList(input: CaInput | undefined): string[] | undefined {
+  const custom = input === undefined ? [] : (Array.isArray(input) ? input : [input]).map(caPem);
+  return custom.length === 0 ? undefined : caList(custom);
+}
+
+// One secure context per (certificate, CA list): the key is parsed once, here, and every
+// connection reuses the context. Keyed weakly, so removed certificates take theirs with them.
+const contexts = new WeakMap<object, WeakMap<object, tls.SecureContext>>();
+const NO_CERTIFICATE = {};
+const DEFAULT_CA = {};
+
+export function secureContextFor(certificate: LoadedCertificate | undefined, ca: string[] | undefined): tls.SecureContext {
+  const byCert = contexts.get(certificate ?? NO_CERTIFICATE) ?? new WeakMap<object, tls.SecureContext>();
+  contexts.set(certificate ?? NO_CERTIFICATE, byCert);
+  const caKey = ca ?? DEFAULT_CA;
+  let context = byCert.get(caKey);
+  if (context === undefined) {
+    context = tls.createSecureContext({
+      ...(certificate === undefined ? {} : { cert: certificate.tls.cert, key: certificate.tls.key }),
+      ...(ca === undefined ? {} : { ca }),
+    });
+    byCert.set(caKey, context);
+  }
+  return context;
+}
