@@ -11,7 +11,7 @@ import { formatNs, median, table } from './util.js';
 
 const PASS = 'correct horse';
 
-async function startServer(dir: string): Promise<{ server: Server; url: string; handshakes: () => number }> {
+export async function startServer(dir: string): Promise<{ server: Server; url: string; handshakes: () => number }> {
   let handshakes = 0;
   const server = createServer(
     { key: readFileSync(`${dir}server.key`), cert: readFileSync(`${dir}server-chain.pem`), ca: [readFileSync(`${dir}int.crt`), readFileSync(`${dir}ca.crt`)], requestCert: true, rejectUnauthorized: true },
@@ -61,7 +61,7 @@ function httpsGet(url: string, agent: HttpsAgent): Promise<void> {
 }
 
 /** ns per request for `total` requests made by `concurrency` loops. */
-async function throughput(concurrency: number, total: number, one: () => Promise<void>): Promise<number> {
+export async function throughput(concurrency: number, total: number, one: () => Promise<void>): Promise<number> {
   const start = process.hrtime.bigint();
   let left = total;
   await Promise.all(

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASS, fixture } from './helpers.js';
-import { startMtlsServer, type Received, type TestServer } from './integration/servers.js';
+import { startMtlsServer, startNodeProxy, type Received, type TestServer } from './integration/servers.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'mtls-cli-'));
@@ -41,7 +41,8 @@ interface Run {
 
 function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [cli, ...args], { cwd: work, env: { ...process.env, NO_COLOR: '', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(https?|no)_proxy$/i.test(k) && k !== 'NODE_USE_ENV_PROXY'));
+    execFile(process.execPath, [cli, ...args], { cwd: work, env: { ...inherited, NO_COLOR: '', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
     });
   });
@@ -223,6 +224,32 @@ describe('mtls-resolver (the packed CLI)', () => {
       expect(JSON.parse(r.stdout)).toMatchObject({ path: '/post' });
       expect(r.stderr).toMatch(/warning: the server certificate did not verify/);
     });
+
+    it('--proxy, HTTPS_PROXY and --no-proxy: the certificate goes to the target through the tunnel; -v shows the hop without credentials', async () => {
+      const proxy = await startNodeProxy();
+      const withCreds = proxy.url.replace('http://', 'http://bob:hunter2@');
+      try {
+        const flagged = await run(['fetch', server.url('localhost', '/via'), '-c', certs({ ca: fixture('ca.crt') }), '--proxy', withCreds, '-v']);
+        expect(flagged.code).toBe(0);
+        expect(JSON.parse(flagged.stdout)).toMatchObject({ path: '/via', subject: 'C=US, O=mtls-resolver tests, CN=rsa client' });
+        expect(flagged.stderr).toContain(`* proxy: ${proxy.url} (CONNECT tunnel`);
+        expect(flagged.stderr).toMatch(new RegExp(`via proxy\\s+${proxy.url}`));
+        expect(flagged.stderr + flagged.stdout).not.toContain('hunter2');
+        expect(proxy.connects).toEqual([`localhost:${server.port}`]);
+        const fromEnv = await run(['fetch', server.url('localhost', '/env'), '-c', certs({ ca: fixture('ca.crt') })], { HTTPS_PROXY: proxy.url });
+        expect(fromEnv.code).toBe(0);
+        expect(proxy.connects).toHaveLength(2);
+        const ignored = await run(['fetch', server.url('localhost', '/direct'), '-c', certs({ ca: fixture('ca.crt') }), '--no-proxy', '-v'], { HTTPS_PROXY: proxy.url });
+        expect(ignored.code).toBe(0);
+        expect(ignored.stderr).not.toContain('proxy');
+        expect(proxy.connects).toHaveLength(2);
+        const excluded = await run(['fetch', server.url('localhost', '/no'), '-c', certs({ ca: fixture('ca.crt') })], { HTTPS_PROXY: proxy.url, NO_PROXY: 'localhost' });
+        expect(excluded.code).toBe(0);
+        expect(proxy.connects).toHaveLength(2);
+      } finally {
+        await proxy.close();
+      }
+    });
   });
 
   it.each([
@@ -231,6 +258,7 @@ describe('mtls-resolver (the packed CLI)', () => {
     [['resolve', 'https://a.test/', '--config', 'missing-certs.json'], 'ERR_FILE_READ'],
     [['resolve', 'api.acme.com', '--config', '__empty_config__'], 'ERR_INVALID_TARGET'],
     [['fetch', 'https://localhost:__closed_port__/', '--config', '__empty_config__'], 'ECONNREFUSED'],
+    [['fetch', 'https://localhost/', '--config', '__empty_config__', '--proxy', 'http://127.0.0.1:__closed_port__'], 'ERR_PROXY'],
   ])('failure %j -> exit 1 with one line %s', async (rawArgs, code) => {
     const closed = createNetServer().listen(0, '127.0.0.1');
     await once(closed, 'listening');

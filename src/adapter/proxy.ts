@@ -1,7 +1,8 @@
 // Proxies: which proxy a target goes through (an explicit URL, or HTTPS_PROXY / HTTP_PROXY /
-// NO_PROXY with the semantics of undici's EnvHttpProxyAgent), and the CONNECT tunnel to a target
-// through it. The tunnel is the proxy hop only: the TLS session to the target runs inside it and
+// NO_PROXY with the semantics of undici's EnvHttpProxyAgent), and the tunnel to a target through
+// it: HTTP CONNECT, or SOCKS5 (the `socks` package, loaded only when a SOCKS proxy is used). The tunnel is the proxy hop only: the TLS session to the target runs inside it and
 // presents the target's certificate; the proxy's own TLS settings (proxyTls) never mix with it.
+import * as dns from 'node:dns';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -11,8 +12,8 @@ import { isSecureProtocol } from '../resolver/host.js';
 import { resolveCaList, secureContextFor, type CaInput } from './contexts.js';
 
 /**
- * The `proxy` option: a proxy URL (`http://` or `https://`, credentials as `user:password@`),
- * `'env'` for HTTPS_PROXY / HTTP_PROXY / NO_PROXY (and their lower-case forms), or `false` for
+ * The `proxy` option: a proxy URL (`http://`, `https://`, or `socks5://` / `socks5h://`,
+ * credentials as `user:password@`), `'env'` for HTTPS_PROXY / HTTP_PROXY / NO_PROXY (and their lower-case forms), or `false` for
  * none. Default: `'env'` only when `NODE_USE_ENV_PROXY=1` (Node's own switch), else none.
  */
 export type ProxyOption = string | URL | 'env' | false;
@@ -36,6 +37,8 @@ export interface ProxyRoute {
   secure: boolean;
   /** The Proxy-Authorization value, if the URL had credentials. Goes to the proxy only. */
   authorization: string | undefined;
+  /** A SOCKS5 proxy: its credentials (RFC 1929), and whether the proxy resolves target names (socks5h). */
+  socks: { user: string | undefined; password: string | undefined; remoteDns: boolean } | undefined;
   /** The proxy hop's secure context (https proxies). */
   context: tls.SecureContext | undefined;
   rejectUnauthorized: boolean;
@@ -53,17 +56,20 @@ function parseProxyUrl(value: string | URL, where: string, tlsOptions: ProxyTlsO
   } catch {
     throw new MtlsError('ERR_INVALID_OPTION', `${where} is not a URL: write it as http://proxy.example:3128 or https://user:password@proxy.example:3129.`);
   }
-  if (url.protocol === 'socks5:' || url.protocol === 'socks:' || url.protocol === 'socks4:') {
-    throw new MtlsError('ERR_INVALID_OPTION', `${where} is a SOCKS proxy (${url.protocol}//${url.host}); this version tunnels through HTTP and HTTPS proxies only (CONNECT): use one of those.`);
+  if (url.protocol === 'socks4:' || url.protocol === 'socks4a:') {
+    throw new MtlsError('ERR_INVALID_OPTION', `${where} is a SOCKS4 proxy (${url.protocol}//${url.host}); SOCKS4 has no authentication and no IPv6: use socks5:// (or socks5h:// to let the proxy resolve names), http:// or https://.`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new MtlsError('ERR_INVALID_OPTION', `${where} has the scheme ${url.protocol}; a proxy URL starts with http:// or https://.`);
+  const isSocks = url.protocol === 'socks5:' || url.protocol === 'socks5h:' || url.protocol === 'socks:';
+  if (url.protocol !== 'http:' && url.protocol !== 'https:' && !isSocks) {
+    throw new MtlsError('ERR_INVALID_OPTION', `${where} has the scheme ${url.protocol}; a proxy URL starts with http://, https://, socks5:// or socks5h://.`);
   }
   const secure = url.protocol === 'https:';
   const user = decodeURIComponent(url.username);
-  const authorization = url.username === '' && url.password === '' ? undefined : `Basic ${Buffer.from(`${user}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  const password = decodeURIComponent(url.password);
+  const hasCredentials = url.username !== '' || url.password !== '';
+  const authorization = !isSocks && hasCredentials ? `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` : undefined;
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
-  const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
+  const port = url.port === '' ? (isSocks ? 1080 : secure ? 443 : 80) : Number(url.port);
   const ca = tlsOptions.ca === undefined ? undefined : resolveCaList(tlsOptions.ca);
   return {
     display: `${url.protocol}//${url.host}`,
@@ -71,6 +77,8 @@ function parseProxyUrl(value: string | URL, where: string, tlsOptions: ProxyTlsO
     port,
     secure,
     authorization,
+    // curl's convention: socks5:// resolves target names here, socks5h:// (and socks://) at the proxy.
+    socks: isSocks ? { user: hasCredentials ? user : undefined, password: hasCredentials ? password : undefined, remoteDns: url.protocol !== 'socks5:' } : undefined,
     context: secure ? secureContextFor(tlsOptions.certificate, ca) : undefined,
     rejectUnauthorized: tlsOptions.rejectUnauthorized ?? true,
   };
@@ -155,9 +163,83 @@ function refusal(route: ProxyRoute, target: string, status: number, statusText: 
 
 const MAX_HEAD = 16 * 1024;
 
+// What the SOCKS5 replies (RFC 1928; named as the socks package names them) mean for the user.
+const SOCKS_REPLIES: Record<string, string> = {
+  Failure: 'general failure at the proxy',
+  NotAllowed: 'the connection is not allowed by its rules',
+  NetworkUnreachable: 'the network is unreachable from the proxy',
+  HostUnreachable: 'the host is unreachable from the proxy (or its name did not resolve there)',
+  ConnectionRefused: 'the target refused the connection',
+  TTLExpired: 'TTL expired',
+  CommandNotSupported: 'CONNECT is not supported',
+  AddressNotSupported: 'the address type is not supported',
+};
+
+function socksFailure(route: ProxyRoute, target: string, socksError: Error): MtlsError {
+  const message = socksError.message;
+  // The socks package's error carries its options, the proxy password included: keep its message only.
+  const err = new Error(message);
+  const reply = /rejected connection - (\w+)/.exec(message);
+  if (/Authentication failed/i.test(message)) return proxyError(route, target, 'rejected the credentials in the proxy URL: check the user name and password', err);
+  if (/no accepted authentication type/i.test(message)) {
+    return proxyError(route, target, route.socks?.user === undefined ? 'needs credentials: put them in the proxy URL, socks5://user:password@host:port' : 'accepts none of the offered authentication methods (user/password, none)', err);
+  }
+  if (reply !== null) return proxyError(route, target, `refused to open a tunnel: ${SOCKS_REPLIES[reply[1]!] ?? reply[1]}`, err);
+  if (/timed out/i.test(message)) return proxyError(route, target, `did not answer in time`, err);
+  if (/Socket closed/i.test(message)) return proxyError(route, target, 'closed the connection before the tunnel was open', err);
+  return proxyError(route, target, `failed the SOCKS5 handshake (${message})`, err);
+}
+
+/** Opens a SOCKS5 tunnel to `host:port`: our TCP connection to the proxy, the handshake by the socks package. */
+function openSocksTunnel(route: ProxyRoute, host: string, port: number, options: { lookup?: net.LookupFunction; timeout?: number }, finish: (err: Error | null, socket: Duplex | null) => void): void {
+  const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const socks = route.socks!;
+  const lookup = options.lookup ?? (dns.lookup as unknown as net.LookupFunction);
+  const resolveTarget = (next: (address: string) => void) => {
+    if (socks.remoteDns || net.isIP(host) !== 0) return next(host);
+    lookup(host, {}, (err, address) => {
+      if (err) finish(new MtlsError('ERR_PROXY', `The target ${target} could not be resolved here (${(err as { code?: string }).code ?? err.message}); nothing was sent. With socks5:// this machine resolves names; socks5h:// lets the proxy ${route.display} resolve them.`, { cause: err }), null);
+      else next(address as unknown as string);
+    });
+  };
+  resolveTarget((address) => {
+    const socket = net.connect({ host: route.hostname, port: route.port, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) });
+    const onError = (err: Error) => {
+      socket.destroy();
+      finish(proxyError(route, target, `could not be reached (${(err as { code?: string }).code ?? 'no code'}: ${err.message}); check the proxy URL and that the proxy runs`, err), null);
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      import('socks').then(
+        ({ SocksClient }) =>
+          SocksClient.createConnection(
+            {
+              command: 'connect',
+              destination: { host: address, port },
+              proxy: { host: route.hostname, port: route.port, type: 5, ...(socks.user === undefined ? {} : { userId: socks.user, password: socks.password ?? '' }) },
+              existing_socket: socket,
+              timeout: options.timeout ?? 10_000,
+            },
+            (err, info) => {
+              if (err) {
+                socket.destroy();
+                finish(socksFailure(route, target, err), null);
+              } else finish(null, info!.socket);
+            },
+          ),
+        (err: unknown) => {
+          socket.destroy();
+          finish(proxyError(route, target, 'needs the socks package, which could not be loaded', err), null);
+        },
+      );
+    });
+  });
+}
+
 /**
- * Opens a CONNECT tunnel to `host:port` through the proxy: the socket, once the proxy answered 200.
- * Proxy-Authorization goes in the CONNECT request only. Errors are MtlsErrors (`ERR_PROXY`) that
+ * Opens a tunnel to `host:port` through the proxy: the socket, once the proxy answered 200 to
+ * CONNECT (or granted the SOCKS5 connect). Proxy-Authorization goes in the CONNECT request only. Errors are MtlsErrors (`ERR_PROXY`) that
  * name the proxy without its credentials.
  */
 export function openTunnel(
@@ -167,14 +249,15 @@ export function openTunnel(
   options: { lookup?: net.LookupFunction; timeout?: number },
   callback: (err: Error | null, socket: Duplex | null) => void,
 ): void {
-  const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const target = authority;
   let done = false;
   const finish = (err: Error | null, socket: Duplex | null) => {
     if (done) return;
     done = true;
     callback(err, socket);
   };
+  if (route.socks !== undefined) return openSocksTunnel(route, host, port, options, finish);
+  const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const target = authority;
   const common = { host: route.hostname, port: route.port, ...(options.lookup === undefined ? {} : { lookup: options.lookup }) };
   const socket: net.Socket = route.secure
     ? tls.connect({ ...common, secureContext: route.context, rejectUnauthorized: route.rejectUnauthorized, servername: net.isIP(route.hostname) ? undefined : route.hostname, ALPNProtocols: ['http/1.1'] })

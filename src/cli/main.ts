@@ -192,8 +192,8 @@ const commands: Record<string, Command> = {
   },
   fetch: {
     summary: 'send a request like curl, presenting the certificate the config resolves',
-    usage: 'mtls-resolver fetch <url> --config certs.json [-X METHOD] [-H "Name: value"]... [-d body] [--insecure] [-v]',
-    example: 'mtls-resolver fetch https://api.acme.com/v1/orders --config certs.json -v\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json -X POST -H "content-type: application/json" -d \'{"id":1}\'',
+    usage: 'mtls-resolver fetch <url> --config certs.json [-X METHOD] [-H "Name: value"]... [-d body] [--insecure] [--proxy URL | --no-proxy] [-v]\n\nLike curl, fetch goes through HTTPS_PROXY / HTTP_PROXY (minus NO_PROXY) when they are set; --proxy overrides them, --no-proxy ignores them.',
+    example: 'mtls-resolver fetch https://api.acme.com/v1/orders --config certs.json -v\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json -X POST -H "content-type: application/json" -d \'{"id":1}\'\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json --proxy http://proxy.corp:3128 -v',
     options: {
       config: { type: 'string', short: 'c' },
       request: { type: 'string', short: 'X' },
@@ -202,9 +202,13 @@ const commands: Record<string, Command> = {
       insecure: { type: 'boolean', short: 'k' },
       verbose: { type: 'boolean', short: 'v' },
       select: { type: 'string' },
+      proxy: { type: 'string' },
+      'no-proxy': { type: 'boolean' },
     },
     async run([url, ...rest], values) {
       if (url === undefined || rest.length > 0) throw new UsageError('fetch takes one URL');
+      if (values.proxy !== undefined && values['no-proxy'] === true) throw new UsageError('--proxy and --no-proxy exclude each other');
+      const proxy = values['no-proxy'] === true ? false : ((values.proxy as string | undefined) ?? 'env');
       const { store, warnings } = await storeFrom(values.config);
       const verbose = values.verbose === true;
       const s = styleFor(err);
@@ -219,6 +223,7 @@ const commands: Record<string, Command> = {
         err.write(
           `${block([
             ['* server', e.origin],
+            ['  via proxy', e.proxy],
             ['  subject', e.server.subject],
             ['  issuer', e.server.issuer],
             ['  valid', `${e.server.validFrom} to ${e.server.validTo}`],
@@ -232,9 +237,10 @@ const commands: Record<string, Command> = {
       const onSelect = (e: SelectEvent) => {
         const c = store.get(e.entryId)?.certificate;
         err.write(`* client certificate: ${e.name ?? e.entryId} (${c?.subject}), fingerprint ${e.fingerprint256}, valid until ${c === undefined ? '?' : day(c.notAfter)}\n  why: ${e.reason}\n`);
+        if (e.proxy !== undefined) err.write(`* proxy: ${e.proxy} (CONNECT tunnel; the certificate goes to the target inside it, not to the proxy)\n`);
       };
       if (verbose) subscribe('mtls-resolver:connect', onConnect);
-      const fetch = createFetch(store, verbose ? { onSelect } : {});
+      const fetch = createFetch(store, { proxy, ...(verbose ? { onSelect } : {}) });
       try {
         if (verbose && store.resolve(url) === undefined && values.select === undefined) err.write('* client certificate: none (no entry matches this URL)\n');
         const method = (values.request as string | undefined) ?? (values.data === undefined ? 'GET' : 'POST');

@@ -3,6 +3,7 @@
 // which hop failed. Proxies: tinyproxy (system package; a peer we did not write) and the `proxy`
 // npm package (plain and TLS, with and without Basic credentials).
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import dns from 'node:dns';
 import { request as httpsRequest } from 'node:https';
 import { inspect } from 'node:util';
 import axios from 'axios';
@@ -22,9 +23,24 @@ import {
   type SelectEvent,
 } from '../../src/index.js';
 import { FIXTURES, fixture } from '../helpers.js';
-import { headersRoute, startHttpServer, startMtlsServer, startNodeProxy, startTinyproxy, type Received, type TestProxy, type TestServer } from './servers.js';
+import { headersRoute, startHttpServer, startMicrosocks, startMtlsServer, startNodeProxy, startTinyproxy, type Received, type TestProxy, type TestServer } from './servers.js';
 
 type Seen = Received & { headers: Record<string, string> };
+
+/** Makes this process's dns.lookup answer 127.0.0.1 for names that match (the in-process proxy resolves targets). */
+function resolveInProcess(names: RegExp): () => void {
+  const original = dns.lookup;
+  const patched = ((hostname: string, options: unknown, callback?: unknown) => {
+    const cb = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
+    const opts = (typeof options === 'object' && options !== null ? options : {}) as { all?: boolean };
+    if (!names.test(hostname)) return (original as (...args: unknown[]) => void)(hostname, options, callback);
+    return opts.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4);
+  }) as typeof dns.lookup;
+  dns.lookup = patched;
+  return () => {
+    dns.lookup = original;
+  };
+}
 const ca = () => loadCaBundle({ file: fixture('ca.crt') });
 let a: TestServer;
 let b: TestServer;
@@ -244,7 +260,136 @@ describe('through the proxy npm package', () => {
     expect(lost).toBe(0);
   });
 
-  it('refuses a SOCKS proxy URL with a clear message', () => {
-    expect(() => createDispatcher(new CertificateStore(), { proxy: 'socks5://127.0.0.1:1080' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: expect.stringContaining('SOCKS') }));
+  it('wildcard, exact and port rules through the proxy: the proxy resolves the names, the target gets the resolved certificate', async () => {
+    // The proxy (in this process) resolves *.mtls.test to 127.0.0.1; the client never looks the name up.
+    const restore = resolveInProcess(/\.mtls\.test$/);
+    const store = new CertificateStore({ ca: ca() });
+    store.add({ host: '*.mtls.test', port: '*', certificate: certs[0]! });
+    store.add({ host: 'api.mtls.test', port: '*', certificate: certs[1]! });
+    store.add({ host: '*.b.mtls.test', port: b.port, certificate: certs[2]! });
+    const fetch = createFetch(store, { proxy: plain.url });
+    try {
+      const cases: Array<[string, LoadedCertificate]> = [
+        [a.url('x.mtls.test'), certs[0]!],
+        [a.url('api.mtls.test'), certs[1]!],
+        [b.url('y.b.mtls.test'), certs[2]!],
+        [a.url('y.b.mtls.test'), certs[0]!], // *.b.mtls.test is for port b only; * crosses dots (R3)
+      ];
+      for (const [url, expected] of cases) {
+        const got = await seen(await fetch(url));
+        expect({ url, fingerprint: got.fingerprint256, servername: got.servername }).toEqual({ url, fingerprint: expected.fingerprint256, servername: new URL(url).hostname });
+      }
+      expect(plain.connects).toEqual(expect.arrayContaining(cases.map(([url]) => new URL(url).host)));
+    } finally {
+      restore();
+      await fetch.close();
+    }
+  });
+
+  it('select, redirects and per-request rejectUnauthorized behave as without a proxy', async () => {
+    const store = new CertificateStore(); // no CA: the test servers' certificate does not verify
+    const first = store.add({ host: 'localhost', port: a.port, name: 'first', certificate: certs[0]! });
+    store.add({ host: 'localhost', port: b.port, name: 'second', certificate: certs[1]! });
+    const hop = await startMtlsServer({ route: (_req, res) => (res.writeHead(302, { location: b.url('localhost', '/after') }).end(), true) });
+    store.add({ host: 'localhost', port: hop.port, name: 'hop', certificate: certs[2]! });
+    const fetch = createFetch(store, { proxy: plain.url });
+    const dispatcher = createDispatcher(store, { proxy: plain.url });
+    try {
+      const refused = await fetch(a.url()).then(() => undefined, (e: unknown) => (e as Error).cause ?? e);
+      expect(isMtlsError(refused, 'ERR_SERVER_CERTIFICATE')).toBe(true);
+      expect((refused as Error).message).toContain(`through the proxy ${plain.url}`);
+      const insecure = { mtls: { rejectUnauthorized: false } };
+      expect((await seen(await fetch(a.url(), insecure))).fingerprint256).toBe(certs[0]!.fingerprint256);
+      // select: a named entry for this origin, through the same proxy
+      expect((await seen(await fetch(a.url(), { mtls: { rejectUnauthorized: false, select: 'second' } }))).fingerprint256).toBe(certs[1]!.fingerprint256);
+      expect((await seen(await request(a.url(), { dispatcher: dispatcher.withOptions({ rejectUnauthorized: false, select: first.id, origin: a.url() }) }))).fingerprint256).toBe(certs[0]!.fingerprint256);
+      // a redirect to another origin resolves anew (R7): the hop gets its own, the target its own
+      const after = await fetch(hop.url(), { mtls: { rejectUnauthorized: false, select: 'hop' } }).then(async (r) => ({ status: r.status, seen: (await r.json()) as Seen }), (e: unknown) => e);
+      expect(after).toMatchObject({ status: 200, seen: { path: '/after' } });
+      expect((after as { seen: Seen }).seen.fingerprint256).toBe(certs[1]!.fingerprint256);
+      expect(plain.connects).toEqual(expect.arrayContaining([`localhost:${hop.port}`, `localhost:${b.port}`]));
+    } finally {
+      await Promise.all([fetch.close(), dispatcher.close(), hop.close()]);
+    }
+  });
+
+  it('refuses a SOCKS4 proxy URL with a clear message', () => {
+    expect(() => createDispatcher(new CertificateStore(), { proxy: 'socks4://127.0.0.1:1080' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: expect.stringContaining('use socks5://') }));
+  });
+});
+
+describe.runIf(process.env.MTLS_NO_MICROSOCKS !== '1')('through a SOCKS5 proxy (microsocks, system package)', () => {
+  let socks: Awaited<ReturnType<typeof startMicrosocks>>;
+  let authed: Awaited<ReturnType<typeof startMicrosocks>>;
+  beforeAll(async () => {
+    [socks, authed] = await Promise.all([startMicrosocks(), startMicrosocks({ user: 'carol', password: 'sock s3cret' })]);
+    if (socks === undefined) console.warn('microsocks is not installed (apt-get install microsocks): the SOCKS5 tests are skipped');
+  });
+  afterAll(() => Promise.all([socks?.close(), authed?.close()]));
+
+  it('socks5h and socks5: each target gets its certificate inside the tunnel, on every adapter; http presents nothing', async (ctx) => {
+    if (socks === undefined) return ctx.skip();
+    const store = rulesStore();
+    const local = socks.url.replace('socks5h:', 'socks5:');
+    const dispatcher = createDispatcher(store, { proxy: socks.url });
+    const fetch = createFetch(store, { proxy: local });
+    const composed = new (await import('undici')).Agent().compose(createInterceptor(store, { proxy: socks.url }));
+    const agent = createHttpsAgent(store, { proxy: socks.url });
+    const http = await startHttpServer();
+    try {
+      for (const [url, cert] of [[a.url('localhost'), certs[0]!], [b.url('localhost'), certs[1]!], [a.url('127.0.0.1'), certs[2]!]] as const) {
+        const viaDispatcher = await seen(await request(url, { dispatcher }));
+        expect(viaDispatcher).toMatchObject({ fingerprint256: cert.fingerprint256, remoteAddress: '127.0.0.2' }); // 127.0.0.2: it came out of microsocks
+        expect(await seen(await fetch(url))).toMatchObject({ fingerprint256: cert.fingerprint256, remoteAddress: '127.0.0.2' });
+        expect(await seen(await request(url, { dispatcher: composed }))).toMatchObject({ fingerprint256: cert.fingerprint256, remoteAddress: '127.0.0.2' });
+        expect((await axios.get<Seen>(url, { httpsAgent: agent, proxy: false })).data).toMatchObject({ fingerprint256: cert.fingerprint256, remoteAddress: '127.0.0.2' });
+      }
+      const res = await request(`http://localhost:${http.port}/plain`, { dispatcher });
+      expect(await res.body.json()).toEqual({ tls: false, path: '/plain' });
+    } finally {
+      agent.destroy();
+      await Promise.all([dispatcher.close(), fetch.close(), composed.close(), http.close()]);
+    }
+  });
+
+  it('credentials go to the SOCKS proxy only and are never shown; missing or wrong ones say so', async (ctx) => {
+    if (authed === undefined) return ctx.skip();
+    const store = rulesStore();
+    const password = 'sock s3cret';
+    const good = authed.url.replace('socks5h://', `socks5h://carol:${encodeURIComponent(password)}@`);
+    const events: SelectEvent[] = [];
+    const withCreds = createDispatcher(store, { proxy: good, onSelect: (e) => events.push(e) });
+    const without = createDispatcher(store, { proxy: authed.url });
+    const wrong = createDispatcher(store, { proxy: authed.url.replace('socks5h://', 'socks5h://carol:nope@') });
+    try {
+      expect((await seen(await request(a.url(), { dispatcher: withCreds }))).fingerprint256).toBe(certs[0]!.fingerprint256);
+      expect(events[0]!.proxy).toBe(authed.url);
+      const missing = await request(a.url(), { dispatcher: without }).then(() => undefined, (e: unknown) => e);
+      expect(isMtlsError(missing, 'ERR_PROXY')).toBe(true);
+      expect((missing as Error).message).toMatch(/needs credentials: put them in the proxy URL, socks5:\/\/user:password@host:port/);
+      const rejected = await request(a.url(), { dispatcher: wrong }).then(() => undefined, (e: unknown) => e);
+      expect((rejected as Error).message).toMatch(/rejected the credentials/);
+      expect(inspect([missing, rejected, events, withCreds], { depth: 8 })).not.toMatch(/sock s3cret|sock%20s3cret|nope/);
+    } finally {
+      await Promise.all([withCreds.close(), without.close(), wrong.close()]);
+    }
+  });
+
+  it('a target the proxy cannot reach, and a proxy that is down, are ERR_PROXY that say which', async (ctx) => {
+    if (socks === undefined) return ctx.skip();
+    const closed = await startHttpServer();
+    await closed.close();
+    const dispatcher = createDispatcher(rulesStore(), { proxy: socks.url });
+    const down = createDispatcher(rulesStore(), { proxy: `socks5h://127.0.0.1:${closed.port}` });
+    try {
+      const refused = await request(`https://localhost:${closed.port}/`, { dispatcher }).then(() => undefined, (e: unknown) => e);
+      expect(isMtlsError(refused, 'ERR_PROXY')).toBe(true);
+      expect((refused as Error).message).toContain(`The proxy ${socks.url} refused to open a tunnel:`);
+      expect((refused as Error).message).toContain(`(target localhost:${closed.port})`);
+      const unreachable = await request(a.url(), { dispatcher: down }).then(() => undefined, (e: unknown) => e);
+      expect((unreachable as Error).message).toMatch(/could not be reached \(ECONNREFUSED/);
+    } finally {
+      await Promise.all([dispatcher.close(), down.close()]);
+    }
   });
 });

@@ -16,6 +16,8 @@ export interface Received {
   authorized: boolean;
   servername: string | null;
   path: string;
+  /** The address the connection came from (a proxy that binds its outgoing side shows here). */
+  remoteAddress: string | null;
 }
 
 export interface TestServer {
@@ -49,6 +51,7 @@ export async function startMtlsServer(options: { rejectUnauthorized?: boolean; t
         authorized: socket.authorized,
         servername: (socket as TLSSocket & { servername?: string | false }).servername || null,
         path: req.url ?? '/',
+        remoteAddress: socket.remoteAddress ?? null,
       };
       if (options.route?.(req, res, received)) return;
       const reply = () => {
@@ -304,25 +307,12 @@ export async function startTinyproxy(dir: string): Promise<(TestProxy & { log():
   // No ConnectPort line: CONNECT to any port (the test servers' ports are random).
   writeFileSync(conf, `Port ${port}\nListen 127.0.0.1\nTimeout 60\nMaxClients 200\nLogLevel Connect\nLogFile "${log}"\nAllow 127.0.0.1\n`);
   const child = spawn(binary, ['-d', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const c = connectTcp(port, '127.0.0.1');
-      c.once('connect', () => {
-        c.destroy();
-        resolve(true);
-      });
-      c.once('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`tinyproxy did not start (exit ${child.exitCode})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitForPort(port, child, 'tinyproxy');
   const read = () => (existsSync(log) ? readFileSync(log, 'utf8') : '');
   return {
     url: `http://127.0.0.1:${port}`,
     get connects() {
-      return [...read().matchAll(/Established connection to host "([^"]+)" using file descriptor|CONNECT ([^ ]+) HTTP/g)].map((m) => m[1] ?? m[2] ?? '');
+      return [...read().matchAll(/\): CONNECT ([^ ]+) HTTP\//g)].map((m) => m[1]!);
     },
     clientCertificates: [],
     log: read,
@@ -339,3 +329,48 @@ export const headersRoute: Route = (req, res, received) => {
   res.end(JSON.stringify({ ...received, headers: req.headers }));
   return true;
 };
+
+/**
+ * microsocks from the system packages (a SOCKS5 server nobody here wrote), or undefined where it is
+ * not installed. Its outgoing connections leave from 127.0.0.2, so a target can tell that a
+ * connection came through it (`Received.remoteAddress`).
+ */
+export async function startMicrosocks(auth?: { user: string; password: string }): Promise<{ port: number; url: string; close(): Promise<void> } | undefined> {
+  const { execFileSync } = await import('node:child_process');
+  let binary: string;
+  try {
+    binary = execFileSync('sh', ['-c', 'command -v microsocks'], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+  const port = await freePort();
+  const args = ['-i', '127.0.0.1', '-p', String(port), '-b', '127.0.0.2', ...(auth === undefined ? [] : ['-u', auth.user, '-P', auth.password])];
+  const child = spawn(binary, args, { stdio: 'ignore' });
+  await waitForPort(port, child, 'microsocks');
+  return {
+    port,
+    url: `socks5h://127.0.0.1:${port}`,
+    close: async () => {
+      child.kill();
+      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** Resolves once something listens on 127.0.0.1:port; throws if `child` exits first or after 10 s. */
+async function waitForPort(port: number, child: ChildProcess, name: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = connectTcp(port, '127.0.0.1');
+      c.once('connect', () => {
+        c.destroy();
+        resolve(true);
+      });
+      c.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not start (exit ${child.exitCode})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

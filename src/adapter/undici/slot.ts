@@ -2,7 +2,7 @@
 // (origin, certificate, verification) triple. Everything the router above it decides (which
 // certificate, when a slot is stale) is independent of how the slot reaches the server. Today a
 // slot is a set of direct connections (HTTP/1.1 keep-alive clients, or one multiplexed HTTP/2
-// client); a slot through a proxy will be a tunnel built by another factory.
+// client), reached directly or through a tunnel (proxy.ts).
 import type { TLSSocket } from 'node:tls';
 import { Client, buildConnector, type Dispatcher } from 'undici';
 import type { LoadedCertificate } from '../../loader/types.js';
@@ -142,11 +142,18 @@ function headerPairs(headers: Dispatcher.DispatchOptions['headers']): Array<[str
 
 /**
  * The default factory: connections to the origin, direct or through the origin's proxy (a CONNECT
- * tunnel per connection for https/wss, absolute-form requests for http).
+ * or SOCKS5 tunnel per connection for https/wss, absolute-form requests for http through an HTTP
+ * proxy, a SOCKS5 tunnel for http through a SOCKS proxy).
  */
 export const directSlot: SlotFactory = (spec, context) => {
-  if (!spec.secure && spec.proxy !== undefined) return absoluteFormSlot(spec, spec.proxy, context);
-  const plain = Object.keys(context.connect).length > 0 ? (buildConnector(context.connect as buildConnector.BuildOptions) as Connector) : undefined;
+  const { proxy } = spec;
+  if (!spec.secure && proxy !== undefined && proxy.socks === undefined) return absoluteFormSlot(spec, proxy, context);
+  const plain: Connector | undefined =
+    !spec.secure && proxy !== undefined
+      ? (options, callback) => openTunnel(proxy, options.hostname, Number(options.port) || 80, tunnelOptions(context), callback as never) // plain http through a SOCKS5 tunnel
+      : Object.keys(context.connect).length > 0
+        ? (buildConnector(context.connect as buildConnector.BuildOptions) as Connector)
+        : undefined;
   const secure = spec.secure ? secureConnector(spec, context) : undefined;
   const h2 = spec.secure && context.allowH2;
   return new Connections(
