@@ -3,6 +3,7 @@ import { inspect } from 'node:util';
 import { readConfig, type MtlsConfig } from './config.js';
 import { MtlsError } from './errors.js';
 import type { CaBundle, LoadedCertificate } from './loader/types.js';
+import { prepareEntry } from './resolver/entry.js';
 import { ResolverIndex } from './resolver/indexed.js';
 import type { CertificateEntry, Explanation, Match, PortRule, RequestTarget, ResolveOptions } from './resolver/types.js';
 
@@ -31,7 +32,74 @@ export type StoreChange =
   | { type: 'add'; entry: CertificateEntry<LoadedCertificate> }
   | { type: 'remove'; entry: CertificateEntry<LoadedCertificate> }
   | { type: 'rename'; entry: CertificateEntry<LoadedCertificate>; previousName: string | undefined }
-  | { type: 'primary'; entry: CertificateEntry<LoadedCertificate> | undefined; previous: CertificateEntry<LoadedCertificate> | undefined };
+  | { type: 'primary'; entry: CertificateEntry<LoadedCertificate> | undefined; previous: CertificateEntry<LoadedCertificate> | undefined }
+  | ({ type: 'replace' } & StoreReplacement);
+
+/** What {@link CertificateStore.replace} did (also the `replace` change). */
+export interface StoreReplacement {
+  /** Entries that are new (a new certificate, host, port or name), in the order given. */
+  added: CertificateEntry<LoadedCertificate>[];
+  /** Entries that are gone. */
+  removed: CertificateEntry<LoadedCertificate>[];
+  /** Entries carried over: same id and certificate, so their connections stay open (their order or primary flag may have changed). */
+  kept: CertificateEntry<LoadedCertificate>[];
+  /** The store's defaults (`ca`, `rejectUnauthorized`, `allowBroadPatterns`) were replaced. */
+  defaultsChanged: boolean;
+}
+
+type Entry = CertificateEntry<LoadedCertificate>;
+
+/** What makes an entry the same across a replace: its certificate, host, port and name. */
+function contentKey(e: { certificate: LoadedCertificate; host: string; port?: PortRule; name?: string }): string {
+  return `${e.certificate.fingerprint256}\n${e.host}\n${e.port ?? ''}\n${e.name ?? ''}`;
+}
+
+/** Checks what add() and replace() take, before anything changes. */
+function checkInput(input: StoreEntryInput, where: string): void {
+  if (typeof input !== 'object' || input === null) {
+    throw new MtlsError('ERR_INVALID_ENTRY', `${where} takes { host, port?, name?, primary?, certificate }.`);
+  }
+  if (!isLoadedCertificate(input.certificate)) {
+    throw new MtlsError('ERR_INVALID_ENTRY', `${where}: certificate must be a LoadedCertificate: load it with loadCertificate() first.`);
+  }
+  if (input.name !== undefined && typeof input.name !== 'string') throw new MtlsError('ERR_INVALID_ENTRY', `${where}: name must be a string.`);
+  if (input.id !== undefined && (typeof input.id !== 'string' || input.id === '')) throw new MtlsError('ERR_INVALID_ENTRY', `${where}: id must be a non-empty string.`);
+}
+
+function checkDefaults(defaults: StoreDefaults): void {
+  const bad = (message: string) => new MtlsError('ERR_INVALID_OPTION', `The store's defaults: ${message}`);
+  if (typeof defaults !== 'object' || defaults === null) throw bad('give an object { ca?, rejectUnauthorized?, allowBroadPatterns? }.');
+  if (defaults.rejectUnauthorized !== undefined && typeof defaults.rejectUnauthorized !== 'boolean') throw bad('rejectUnauthorized must be true or false.');
+  if (defaults.allowBroadPatterns !== undefined && typeof defaults.allowBroadPatterns !== 'boolean') throw bad('allowBroadPatterns must be true or false.');
+  const cas = defaults.ca === undefined ? [] : Array.isArray(defaults.ca) ? defaults.ca : [defaults.ca];
+  if (cas.some((c) => typeof (c as Partial<CaBundle> | null)?.pem !== 'string')) throw bad('ca must be a CA bundle from loadCaBundle(), or an array of them.');
+}
+
+/** Same trust settings (the CAs compared by their PEM text: a reloaded file is the same CA). */
+function sameDefaults(a: StoreDefaults, b: StoreDefaults): boolean {
+  const pem = (d: StoreDefaults) => (d.ca === undefined ? [] : Array.isArray(d.ca) ? d.ca : [d.ca]).map((c) => c.pem).join('\n');
+  return a.rejectUnauthorized === b.rejectUnauthorized && (a.allowBroadPatterns === true) === (b.allowBroadPatterns === true) && pem(a) === pem(b);
+}
+
+/** Positions (in `values`) of one longest strictly increasing subsequence: O(n log n). */
+function longestIncreasing(values: number[]): Set<number> {
+  const tails: number[] = []; // tails[k]: index of the smallest last value of an increasing run of length k + 1
+  const previous = new Array<number>(values.length).fill(-1);
+  for (let i = 0; i < values.length; i++) {
+    let lo = 0;
+    let hi = tails.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (values[tails[mid]!]! < values[i]!) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) previous[i] = tails[lo - 1]!;
+    tails[lo] = i;
+  }
+  const kept = new Set<number>();
+  for (let i = tails.length === 0 ? -1 : tails[tails.length - 1]!; i !== -1; i = previous[i]!) kept.add(i);
+  return kept;
+}
 
 /** An entry as JSON shows it: no key, no passphrase. */
 function publicEntry(entry: CertificateEntry<LoadedCertificate>): Record<string, unknown> {
@@ -69,17 +137,21 @@ function isLoadedCertificate(value: unknown): value is LoadedCertificate {
  * ```
  */
 export class CertificateStore extends EventEmitter {
-  readonly #index: ResolverIndex<LoadedCertificate>;
+  #index: ResolverIndex<LoadedCertificate>;
   readonly #entries = new Map<string, CertificateEntry<LoadedCertificate>>();
   #order = 0;
   #generation = 0;
-  /** Defaults for the adapters (from a config file, or given here). */
-  readonly defaults: Readonly<StoreDefaults>;
+  #defaults: Readonly<StoreDefaults>;
 
   constructor(defaults: StoreDefaults = {}) {
     super();
-    this.defaults = Object.freeze({ ...defaults });
+    this.#defaults = Object.freeze({ ...defaults });
     this.#index = new ResolverIndex<LoadedCertificate>({ allowBroadPatterns: defaults.allowBroadPatterns === true });
+  }
+
+  /** Defaults for the adapters (from a config file, or given here); `replace` can change them. */
+  get defaults(): Readonly<StoreDefaults> {
+    return this.#defaults;
   }
 
   /**
@@ -115,15 +187,7 @@ export class CertificateStore extends EventEmitter {
    * @throws {MtlsError} `ERR_INVALID_HOST_PATTERN`, `ERR_INVALID_PORT`, `ERR_INVALID_ENTRY`.
    */
   add(input: StoreEntryInput): CertificateEntry<LoadedCertificate> {
-    if (typeof input !== 'object' || input === null) {
-      throw new MtlsError('ERR_INVALID_ENTRY', 'add() takes { host, port?, name?, primary?, certificate }.');
-    }
-    if (!isLoadedCertificate(input.certificate)) {
-      throw new MtlsError('ERR_INVALID_ENTRY', 'certificate must be a LoadedCertificate: load it with loadCertificate() first.');
-    }
-    if (input.name !== undefined && typeof input.name !== 'string') {
-      throw new MtlsError('ERR_INVALID_ENTRY', 'name must be a string.');
-    }
+    checkInput(input, 'add()');
     const order = ++this.#order;
     const id = input.id ?? this.#nextId(order);
     if (this.#entries.has(id)) throw new MtlsError('ERR_INVALID_ENTRY', `The id ${JSON.stringify(id)} is already in the store: ids must be unique.`);
@@ -144,10 +208,149 @@ export class CertificateStore extends EventEmitter {
     return this.#entries.get(id)!;
   }
 
-  #nextId(order: number): string {
+  #nextId(order: number, taken?: Set<string>): string {
     let id = `cert-${order}`;
-    for (let n = 2; this.#entries.has(id); n++) id = `cert-${order}-${n}`;
+    for (let n = 2; this.#entries.has(id) || taken?.has(id) === true; n++) id = `cert-${order}-${n}`;
     return id;
+  }
+
+  /**
+   * Swaps the whole content of the store in one step: afterwards it holds exactly `entries`, in
+   * that order (the later one wins a tie, as in a config file), and `defaults` if given. An entry
+   * whose certificate (fingerprint), host, port and name are unchanged keeps its id and its
+   * connections; the others are added or removed. One `change` event (`type: 'replace'`) reports
+   * it, and none when nothing changed. Everything is checked first: an invalid entry changes
+   * nothing. Requests in flight finish with what they started with; the next one sees the new
+   * content, and no state in between is ever visible.
+   *
+   * @throws {MtlsError} `ERR_INVALID_ENTRY`, `ERR_INVALID_HOST_PATTERN`, `ERR_INVALID_PORT`.
+   *
+   * @example
+   * ```ts
+   * const { entries, defaults } = await readConfig('./certs.json');
+   * const { added, removed, kept } = store.replace(entries, defaults);
+   * ```
+   */
+  replace(entries: readonly StoreEntryInput[], defaults?: StoreDefaults): StoreReplacement {
+    if (!Array.isArray(entries)) throw new MtlsError('ERR_INVALID_ENTRY', 'replace() takes an array of { host, port?, name?, primary?, certificate, id? }.');
+    if (defaults !== undefined) checkDefaults(defaults);
+    const nextDefaults = defaults === undefined || sameDefaults(defaults, this.#defaults) ? this.#defaults : Object.freeze({ ...defaults });
+    const allowBroad = nextDefaults.allowBroadPatterns === true;
+    const rebuild = allowBroad !== (this.#defaults.allowBroadPatterns === true);
+    // 1. Check every input; ids given explicitly are reserved for their input.
+    const explicit = new Set<string>();
+    let primaries = 0;
+    entries.forEach((input, i) => {
+      const where = `replace(): entries[${i}]`;
+      checkInput(input, where);
+      if (input.id !== undefined) {
+        if (explicit.has(input.id)) throw new MtlsError('ERR_INVALID_ENTRY', `${where}: the id ${JSON.stringify(input.id)} is given twice; ids must be unique.`);
+        explicit.add(input.id);
+      }
+      if (input.primary === true && ++primaries > 1) throw new MtlsError('ERR_INVALID_ENTRY', `${where}: only one entry can be primary.`);
+    });
+    // 2. Match each input to an entry with the same content (its own id first, if it gives one).
+    const byKey = new Map<string, Entry[]>();
+    for (const e of this.#entries.values()) {
+      if (explicit.has(e.id)) continue;
+      const key = contentKey(e);
+      const list = byKey.get(key);
+      if (list === undefined) byKey.set(key, [e]);
+      else list.push(e);
+    }
+    const kept: Array<Entry | undefined> = entries.map((input) => {
+      const key = contentKey(input);
+      if (input.id !== undefined) {
+        const own = this.#entries.get(input.id);
+        return own !== undefined && contentKey(own) === key ? own : undefined;
+      }
+      return byKey.get(key)?.shift();
+    });
+    // 3. Validate what is new (and everything when the pattern rules change) before changing anything.
+    entries.forEach((input, i) => {
+      if (kept[i] !== undefined && !rebuild) return;
+      prepareEntry({ id: input.id ?? 'new', host: input.host, order: 0, certificate: input.certificate, ...(input.port === undefined ? {} : { port: input.port }) }, allowBroad);
+    });
+    // 4. Orders: kept entries keep theirs where they are already in sequence; the others fit between.
+    const orders = this.#ordersFor(kept);
+    // 5. Apply.
+    const claimed = new Set(kept.filter((e): e is Entry => e !== undefined).map((e) => e.id));
+    const removed = [...this.#entries.values()].filter((e) => !claimed.has(e.id));
+    if (rebuild) this.#index = new ResolverIndex<LoadedCertificate>({ allowBroadPatterns: allowBroad });
+    for (const e of removed) {
+      if (!rebuild) this.#index.remove(e.id);
+      this.#entries.delete(e.id);
+    }
+    const result: StoreReplacement = { added: [], removed, kept: [], defaultsChanged: nextDefaults !== this.#defaults };
+    let changed = removed.length > 0 || result.defaultsChanged;
+    const taken = new Set([...explicit, ...claimed]);
+    entries.forEach((input, i) => {
+      const old = kept[i];
+      const order = orders[i]!;
+      if (old !== undefined) {
+        const primary = input.primary === true;
+        let entry = old;
+        if (old.order !== order || (old.primary === true) !== primary) {
+          const { primary: _dropped, ...rest } = old;
+          entry = freeze({ ...rest, order, ...(primary ? { primary: true } : {}) });
+          changed = true;
+        }
+        if (rebuild) this.#index.add(entry);
+        else if (entry !== old) this.#index.update(entry);
+        this.#entries.set(entry.id, entry);
+        result.kept.push(entry);
+        return;
+      }
+      const entry = freeze({
+        id: input.id ?? this.#nextId(++this.#order, taken),
+        host: input.host,
+        order,
+        certificate: input.certificate,
+        notBefore: input.certificate.notBefore,
+        notAfter: input.certificate.notAfter,
+        ...(input.port === undefined ? {} : { port: input.port }),
+        ...(input.name === undefined ? {} : { name: input.name }),
+        ...(input.primary === true ? { primary: true } : {}),
+      });
+      taken.add(entry.id);
+      this.#index.add(entry);
+      this.#entries.set(entry.id, entry);
+      result.added.push(entry);
+      changed = true;
+    });
+    this.#defaults = nextDefaults;
+    if (changed) this.#changed({ type: 'replace', ...result });
+    return result;
+  }
+
+  /**
+   * The orders of the entries of a replace, in list order and strictly increasing: the kept entries
+   * of one longest run already in order keep theirs (no re-indexing), the others take free numbers
+   * between; when there is no room, everything is numbered anew after the current highest order.
+   */
+  #ordersFor(kept: Array<Entry | undefined>): number[] {
+    const keptAt = kept.flatMap((e, i) => (e === undefined ? [] : [i]));
+    const run = longestIncreasing(keptAt.map((i) => kept[i]!.order));
+    const fixed = new Map<number, number>(keptAt.filter((_, k) => run.has(k)).map((i) => [i, kept[i]!.order]));
+    const orders = new Array<number>(kept.length);
+    let prev = 0;
+    let room = true;
+    for (let i = 0; i < kept.length && room; ) {
+      const own = fixed.get(i);
+      if (own !== undefined) {
+        orders[i] = prev = own;
+        i++;
+        continue;
+      }
+      let end = i; // the gap: positions i..end-1 need numbers between prev and the next fixed order
+      while (end < kept.length && !fixed.has(end)) end++;
+      const next = end < kept.length ? fixed.get(end)! : Infinity;
+      if (next - prev - 1 < end - i) room = false;
+      for (; i < end; i++) orders[i] = ++prev;
+    }
+    if (!room) for (let i = 0; i < kept.length; i++) orders[i] = this.#order + 1 + i;
+    this.#order = Math.max(this.#order, ...orders.slice(-1), 0);
+    return orders;
   }
 
   /** Removes an entry; false when there is none with this id. */

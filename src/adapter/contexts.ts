@@ -63,6 +63,17 @@ function caList(custom: string[]): string[] {
   return list;
 }
 
+const caListIds = new WeakMap<string[], number>();
+let nextCaListId = 1;
+
+/** A short token per CA list (0: Node's defaults), for names that must differ when trust differs (TLS session caches). */
+export function caListToken(list: string[] | undefined): string {
+  if (list === undefined) return 'ca0';
+  let id = caListIds.get(list);
+  if (id === undefined) caListIds.set(list, (id = nextCaListId++));
+  return `ca${id}`;
+}
+
 /** Node's default roots plus `input`, as one shared list; undefined for none (Node's defaults as they are). */
 export function resolveCaList(input: CaInput | undefined): string[] | undefined {
   const custom = input === undefined ? [] : (Array.isArray(input) ? input : [input]).map(caPem);

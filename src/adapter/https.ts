@@ -9,10 +9,10 @@ import { isMtlsError } from '../errors.js';
 import type { LoadedCertificate } from '../loader/types.js';
 import { isSecureProtocol } from '../resolver/host.js';
 import type { Match } from '../resolver/types.js';
-import type { CertificateStore } from '../store.js';
+import type { CertificateStore, StoreChange } from '../store.js';
 import { describeConnectError } from './errors.js';
 import { reportConnect, reportSelect } from './events.js';
-import { secureContextFor } from './contexts.js';
+import { caListToken, secureContextFor } from './contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
 import { openTunnel } from './proxy.js';
 import { redactedTls } from './redact.js';
@@ -112,7 +112,7 @@ const agentProto = https.Agent.prototype as unknown as {
 export class MtlsHttpsAgent extends https.Agent {
   readonly #store: CertificateStore;
   readonly #resolved: ResolvedAdapterOptions;
-  readonly #onChange: () => void;
+  readonly #onChange: (change: StoreChange) => void;
   /** The pool names in use whose certificate still applies, with what they were chosen for. */
   readonly #live = new Map<string, Choice>();
   /** Pool names whose certificate no longer applies (a store change): their sockets are not reused. */
@@ -125,7 +125,7 @@ export class MtlsHttpsAgent extends https.Agent {
     super({ keepAlive: true, ...options.agentOptions });
     this.#store = store;
     this.#resolved = resolved;
-    this.#onChange = () => this.#reconcile();
+    this.#onChange = (change: StoreChange) => this.#reconcile(change.type === 'replace' && change.defaultsChanged);
     store.on('change', this.#onChange);
   }
 
@@ -152,7 +152,8 @@ export class MtlsHttpsAgent extends https.Agent {
     }
     if (choice.name === undefined) {
       const cert = choice.match === undefined ? '-' : `${choice.match.entry.id}/${choice.match.entry.certificate.fingerprint256}`;
-      choice.name = `${super.getName(o)}:mtls:${cert}:${choice.verify}`;
+      // The trust is in the name: https.Agent caches TLS sessions by name, and a resumed session is not verified again.
+      choice.name = `${super.getName(o)}:mtls:${cert}:${choice.verify}:${caListToken(this.#resolved.ca)}`;
       if (!this.#stale.has(choice.name)) this.#live.set(choice.name, choice);
     }
     return choice.name;
@@ -207,7 +208,7 @@ export class MtlsHttpsAgent extends https.Agent {
   }
 
   /** After a store change: close idle sockets of stale certificates, and queue their waiting requests anew. */
-  #reconcile(): void {
+  #reconcile(all: boolean): void {
     const self = this as unknown as Internals;
     const inUse = (name: string) => self.sockets[name] !== undefined || self.freeSockets[name] !== undefined || self.requests[name] !== undefined;
     for (const name of this.#stale) if (!inUse(name)) this.#stale.delete(name);
@@ -217,7 +218,7 @@ export class MtlsHttpsAgent extends https.Agent {
       return current.get(url.origin);
     };
     for (const [name, choice] of this.#live) {
-      if (!isStale(this.#store, choice, () => currentFor(choice.url))) {
+      if (!all && !isStale(this.#store, choice, () => currentFor(choice.url))) {
         if (!inUse(name)) this.#live.delete(name);
         continue;
       }

@@ -1,6 +1,6 @@
 // Options in, resolved options out: the caller's, then the store's defaults, then the library's.
 import { MtlsError } from '../errors.js';
-import type { CertificateStore } from '../store.js';
+import type { CertificateStore, StoreDefaults } from '../store.js';
 import { resolveCaList, type CaInput } from './contexts.js';
 import type { SelectEvent } from './events.js';
 import { resolveProxy, type ProxyOption, type ProxyPlan, type ProxyTlsOptions } from './proxy.js';
@@ -35,24 +35,46 @@ export interface RequestMtlsOptions {
 }
 
 export interface ResolvedAdapterOptions {
-  /** The full CA list (Node's defaults + custom), or undefined for Node's defaults as they are. */
-  ca: string[] | undefined;
-  rejectUnauthorized: boolean;
+  /** The full CA list (Node's defaults + custom), or undefined for Node's defaults as they are. Live: follows the store's defaults. */
+  readonly ca: string[] | undefined;
+  /** Live: follows the store's defaults unless the caller set it. */
+  readonly rejectUnauthorized: boolean;
   fallbackToPrimary: boolean;
   onSelect: ((event: SelectEvent) => void) | undefined;
   /** undefined: direct connections. */
   proxy: ProxyPlan | undefined;
 }
 
-/** Resolves the adapter options once: the caller's, then the store's defaults, then the library's. */
+/**
+ * Resolves the adapter options: the caller's, then the store's defaults, then the library's. What
+ * comes from the store's defaults (`ca`, `rejectUnauthorized`) is read live, so a `store.replace`
+ * with new defaults applies to the next connection; the CA list is rebuilt once per change.
+ */
 export function resolveAdapterOptions(store: CertificateStore, options: AdapterOptions = {}): ResolvedAdapterOptions {
   if (typeof options !== 'object' || options === null) throw new MtlsError('ERR_INVALID_OPTION', 'Adapter options must be an object.');
-  const { ca = store.defaults.ca, rejectUnauthorized = store.defaults.rejectUnauthorized ?? true, fallbackToPrimary = false, onSelect } = options;
-  if (typeof rejectUnauthorized !== 'boolean') throw new MtlsError('ERR_INVALID_OPTION', 'The option rejectUnauthorized must be true or false.');
+  const { fallbackToPrimary = false, onSelect } = options;
+  if (options.rejectUnauthorized !== undefined && typeof options.rejectUnauthorized !== 'boolean') throw new MtlsError('ERR_INVALID_OPTION', 'The option rejectUnauthorized must be true or false.');
   if (onSelect !== undefined && typeof onSelect !== 'function') throw new MtlsError('ERR_INVALID_OPTION', 'The option onSelect must be a function.');
+  const own = options.ca === undefined ? undefined : { ca: resolveCaList(options.ca) };
+  let seen: StoreDefaults | undefined;
+  let fromStore: string[] | undefined;
+  const caNow = () => {
+    if (own !== undefined) return own.ca;
+    if (store.defaults !== seen) {
+      seen = store.defaults;
+      fromStore = resolveCaList(seen.ca);
+    }
+    return fromStore;
+  };
+  caNow(); // a bad CA fails here, not at the first connection
+  const rejectUnauthorized = options.rejectUnauthorized;
   return {
-    ca: resolveCaList(ca),
-    rejectUnauthorized,
+    get ca() {
+      return caNow();
+    },
+    get rejectUnauthorized() {
+      return rejectUnauthorized ?? store.defaults.rejectUnauthorized ?? true;
+    },
     fallbackToPrimary: fallbackToPrimary === true,
     onSelect,
     proxy: resolveProxy(options.proxy, options.proxyTls),

@@ -40,7 +40,7 @@ export function parsePortRule(port: unknown, where: string): PortRule | undefine
   );
 }
 
-function time(entry: CertificateEntry<unknown>, field: 'notBefore' | 'notAfter', missing: number): number {
+export function time(entry: CertificateEntry<unknown>, field: 'notBefore' | 'notAfter', missing: number): number {
   const value = entry[field];
   if (value === undefined || value === null) return missing;
   const ms = value instanceof Date ? value.getTime() : NaN;

@@ -1,5 +1,5 @@
 import { MtlsError } from '../errors.js';
-import { compareRank, isValidAt, label, portMatches, prepareEntry, type PreparedEntry } from './entry.js';
+import { compareRank, isValidAt, label, portMatches, prepareEntry, time, type PreparedEntry } from './entry.js';
 import { isIpHost, isSecureProtocol, parseTarget } from './host.js';
 import type {
   CertificateEntry,
@@ -140,6 +140,11 @@ export class ResolverIndex<C> implements Resolver<C> {
     if (this.#byId.has(entry.id)) {
       throw new MtlsError('ERR_INVALID_ENTRY', `Two entries have the id ${JSON.stringify(entry.id)}: ids must be unique.`);
     }
+    this.#insert(p);
+  }
+
+  #insert(p: PreparedEntry<C>): void {
+    const { entry } = p;
     this.#byId.set(entry.id, p);
     if (p.pattern.kind === 'exact') {
       addTo(this.#exact, p.pattern.normalized, p);
@@ -154,6 +159,21 @@ export class ResolverIndex<C> implements Resolver<C> {
     }
     if (typeof entry.name === 'string') addTo(this.#byName, entry.name, p);
     if (entry.primary === true) this.#primaries.push(p);
+  }
+
+  /**
+   * Swaps an indexed entry for a copy with the same id, host and port (a new order, name or
+   * primary flag): the parsed pattern is reused, nothing is validated again.
+   */
+  update(entry: CertificateEntry<C>): void {
+    const old = this.#byId.get(entry.id);
+    if (old === undefined || old.entry.host !== entry.host || old.entry.port !== entry.port) {
+      this.remove(entry.id);
+      this.add(entry);
+      return;
+    }
+    this.remove(entry.id);
+    this.#insert({ ...old, entry, notBefore: time(entry, 'notBefore', -Infinity), notAfter: time(entry, 'notAfter', Infinity) });
   }
 
   /** Removes the entry with this id; false when there is none. */

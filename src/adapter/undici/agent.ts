@@ -47,8 +47,10 @@ export class MtlsAgent extends Agent {
     };
     super({ ...clientOptions, ...(connections == null ? {} : { connections }), factory: (origin: string | URL) => new OriginRouter(origin, shared) });
     this.#store = store;
-    this.#onChange = () => {
-      for (const router of [...shared.routers]) router.reconcile();
+    this.#onChange = (change) => {
+      // New defaults (a CA, verification) apply to every connection: none is kept.
+      const all = change.type === 'replace' && change.defaultsChanged;
+      for (const router of [...shared.routers]) router.reconcile(all);
     };
     store.on('change', this.#onChange);
   }

@@ -26,14 +26,14 @@ export type MtlsInterceptor = Dispatcher.DispatcherComposeInterceptor & { close(
  */
 export function createInterceptor(store: CertificateStore, options: DispatcherOptions = {}): MtlsInterceptor {
   const agent = new MtlsAgent(store, options);
-  const { ca, rejectUnauthorized, fallbackToPrimary, proxy } = resolveAdapterOptions(store, options);
-  const ownTrust = ca !== undefined || !rejectUnauthorized;
+  const resolved = resolveAdapterOptions(store, options);
+  const { fallbackToPrimary, proxy } = resolved;
   const interceptor = ((dispatch: Dispatcher['dispatch']) => (opts: ScopedDispatchOptions, handler: Dispatcher.DispatchHandler) => {
     const origin = opts.origin === undefined ? undefined : new URL(String(opts.origin));
     const wanted =
       origin !== undefined &&
       (proxy?.routeFor(origin) !== undefined ||
-        (isSecureProtocol(origin.protocol) && (ownTrust || opts[kScope] !== undefined || store.resolve(origin, { fallbackToPrimary }) !== undefined)));
+        (isSecureProtocol(origin.protocol) && (resolved.ca !== undefined || !resolved.rejectUnauthorized || opts[kScope] !== undefined || store.resolve(origin, { fallbackToPrimary }) !== undefined)));
     return wanted ? agent.dispatch(opts, handler) : dispatch(opts, handler);
   }) as MtlsInterceptor;
   interceptor.close = () => agent.close();

@@ -118,15 +118,16 @@ export class OriginRouter extends Dispatcher {
   }
 
   /** After a store change: drain and close the slots whose certificate no longer applies here. */
-  reconcile(): void {
+  reconcile(all = false): void {
     const { store } = this.#shared;
     const current = this.#secure ? this.#defaultMatch() : undefined;
     for (const [key, slot] of this.#slots) {
       const entry = slot.entryId === undefined ? undefined : store.get(slot.entryId);
       const stale =
-        slot.entryId === undefined
+        all ||
+        (slot.entryId === undefined
           ? current !== undefined
-          : entry === undefined || entry.certificate !== slot.certificate || (!slot.selected && current?.entry.id !== slot.entryId);
+          : entry === undefined || entry.certificate !== slot.certificate || (!slot.selected && current?.entry.id !== slot.entryId));
       if (stale) {
         this.#slots.delete(key);
         void slot.dispatcher.close(); // graceful: requests already queued on it complete
