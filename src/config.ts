@@ -21,6 +21,12 @@ export interface CertificateConfig {
   key?: string;
   pem?: string;
   pfx?: string;
+  /** Environment variables with PEM text, instead of the files: `certEnv` + `keyEnv`, or `pemEnv`. */
+  certEnv?: string;
+  keyEnv?: string;
+  pemEnv?: string;
+  /** An environment variable with a PFX as base64 (how CI systems hold binary secrets). */
+  pfxBase64Env?: string;
   /** The name of the environment variable that holds the passphrase (recommended). */
   passphraseEnv?: string;
   /** An inline passphrase: accepted, with a warning (it ends up in version control). */
@@ -45,7 +51,8 @@ export interface LoadedConfig {
 }
 
 const TOP_FIELDS = ['$schema', 'ca', 'rejectUnauthorized', 'allowBroadPatterns', 'certificates'];
-const ENTRY_FIELDS = ['name', 'id', 'host', 'port', 'primary', 'cert', 'key', 'pem', 'pfx', 'passphraseEnv', 'passphrase'];
+const ENTRY_FIELDS = ['name', 'id', 'host', 'port', 'primary', 'cert', 'key', 'pem', 'pfx', 'certEnv', 'keyEnv', 'pemEnv', 'pfxBase64Env', 'passphraseEnv', 'passphrase'];
+const SOURCE_FIELDS = { cert: ['cert', 'certEnv'], key: ['key', 'keyEnv'], pem: ['pem', 'pemEnv'], pfx: ['pfx', 'pfxBase64Env'] } as const;
 
 function invalid(where: string, message: string, cause?: unknown): MtlsError {
   return new MtlsError('ERR_INVALID_CONFIG', `${where}: ${message}`, cause === undefined ? undefined : { cause });
@@ -132,7 +139,7 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(where(), 'each certificate must be an object.');
     const e = value as Record<string, unknown>;
     checkFields(e, ENTRY_FIELDS, where());
-    for (const field of ['name', 'id', 'cert', 'key', 'pem', 'pfx', 'passphraseEnv', 'passphrase']) {
+    for (const field of ['name', 'id', 'cert', 'key', 'pem', 'pfx', 'certEnv', 'keyEnv', 'pemEnv', 'pfxBase64Env', 'passphraseEnv', 'passphrase']) {
       if (e[field] !== undefined && (typeof e[field] !== 'string' || e[field] === '')) throw invalid(where(field), 'it must be a non-empty string.');
     }
     if (e.primary !== undefined && typeof e.primary !== 'boolean') throw invalid(where('primary'), 'it must be true or false.');
@@ -143,9 +150,26 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
       throw rename(err, where('host'));
     }
     parsePortRule(e.port, where('port'));
-    const kinds = [e.cert !== undefined || e.key !== undefined ? 'cert' : undefined, e.pem !== undefined ? 'pem' : undefined, e.pfx !== undefined ? 'pfx' : undefined].filter(Boolean);
-    if (kinds.length !== 1) throw invalid(where(), 'give exactly one of "cert" + "key", "pem" or "pfx" (file paths).');
-    if (kinds[0] === 'cert' && (e.cert === undefined || e.key === undefined)) throw invalid(where(e.cert === undefined ? 'cert' : 'key'), '"cert" and "key" go together: give both file paths.');
+    const given = (part: keyof typeof SOURCE_FIELDS) => SOURCE_FIELDS[part].filter((f) => e[f] !== undefined);
+    for (const part of Object.keys(SOURCE_FIELDS) as Array<keyof typeof SOURCE_FIELDS>) {
+      const both = given(part);
+      if (both.length > 1) throw invalid(where(both[1]), `give "${both[0]}" or "${both[1]}", not both.`);
+    }
+    const kinds = [given('cert').length + given('key').length > 0 ? 'cert' : undefined, given('pem').length > 0 ? 'pem' : undefined, given('pfx').length > 0 ? 'pfx' : undefined].filter(Boolean);
+    if (kinds.length !== 1) throw invalid(where(), 'give exactly one of "cert" + "key", "pem" or "pfx" (file paths), or their environment forms "certEnv" + "keyEnv", "pemEnv", "pfxBase64Env".');
+    if (kinds[0] === 'cert' && (given('cert').length === 0 || given('key').length === 0)) throw invalid(where(given('cert').length === 0 ? 'cert' : 'key'), 'a certificate and its key go together: give both ("cert"/"certEnv" and "key"/"keyEnv").');
+    // The value of an environment variable named by `field`; never shown in a message.
+    const fromEnv = (field: string): string => {
+      const name = e[field] as string;
+      const value = process.env[name];
+      if (value === undefined || value === '') throw invalid(where(field), `the environment variable ${name} is not set (or is empty).`);
+      return value;
+    };
+    const pfxFromEnv = (): Buffer => {
+      const text = fromEnv('pfxBase64Env').replace(/\s+/g, '');
+      if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) throw invalid(where('pfxBase64Env'), `the environment variable ${e.pfxBase64Env as string} is not base64 (make it with: base64 -w0 client.p12).`);
+      return Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64');
+    };
     let passphrase: string | undefined;
     if (e.passphraseEnv !== undefined) {
       passphrase = process.env[e.passphraseEnv as string];
@@ -159,11 +183,22 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
     const pass = passphrase === undefined ? {} : { passphrase };
     const source: CertificateSource =
       kinds[0] === 'pem'
-        ? { pemFile: path(e.pem as string), ...pass }
+        ? e.pemEnv !== undefined
+          ? { pem: fromEnv('pemEnv'), ...pass }
+          : { pemFile: path(e.pem as string), ...pass }
         : kinds[0] === 'pfx'
-          ? { pfxFile: path(e.pfx as string), ...pass }
-          : { certFile: path(e.cert as string), keyFile: path(e.key as string), ...pass };
-    return { e, where, source, field: kinds[0] as string };
+          ? e.pfxBase64Env !== undefined
+            ? { pfx: pfxFromEnv(), ...pass }
+            : { pfxFile: path(e.pfx as string), ...pass }
+          : e.certEnv === undefined && e.keyEnv === undefined
+            ? { certFile: path(e.cert as string), keyFile: path(e.key as string), ...pass }
+            : {
+                cert: e.certEnv !== undefined ? fromEnv('certEnv') : readLimited(path(e.cert as string), 'certificate file', DEFAULT_MAX_INPUT_BYTES),
+                key: e.keyEnv !== undefined ? fromEnv('keyEnv') : readLimited(path(e.key as string), 'key file', DEFAULT_MAX_INPUT_BYTES),
+                ...pass,
+              };
+    const field = kinds[0] === 'cert' ? 'cert' : (given(kinds[0] as 'pem' | 'pfx')[0] as string);
+    return { e, where, source, field };
   });
 
   // Load every certificate (in parallel); the first failure names its entry and field.

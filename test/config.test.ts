@@ -64,7 +64,7 @@ describe('CertificateStore.fromConfig', () => {
     ['a bad port', { certificates: [{ host: 'a.test', port: 'x', pem: 'x.pem' }] }, 'ERR_INVALID_PORT', /certificates\[0\], field "port"/],
     ['a port as a string', { certificates: [{ host: 'a.test', port: '8443', pem: 'x.pem' }] }, 'ERR_INVALID_PORT', /field "port" has port "8443".*a number, not the string/],
     ['both pem and pfx', { certificates: [{ host: 'a.test', pem: 'x.pem', pfx: 'y.p12' }] }, 'ERR_INVALID_CONFIG', /exactly one of/],
-    ['cert without key', { certificates: [{ host: 'a.test', cert: 'x.crt' }] }, 'ERR_INVALID_CONFIG', /field "key": "cert" and "key" go together/],
+    ['cert without key', { certificates: [{ host: 'a.test', cert: 'x.crt' }] }, 'ERR_INVALID_CONFIG', /field "key": a certificate and its key go together/],
     ['an unset passphraseEnv', { certificates: [{ host: 'a.test', pem: 'x.pem', passphraseEnv: 'MTLS_UNSET_VARIABLE' }] }, 'ERR_INVALID_CONFIG', /MTLS_UNSET_VARIABLE is not set/],
     ['two primaries', { certificates: [{ host: 'a.test', pem: 'x.pem', primary: true }, { name: 'second', host: 'b.test', pem: 'x.pem', primary: true }] }, 'ERR_INVALID_CONFIG', /certificates\[1\] \("second"\), field "primary"/],
     ['a missing certificate file', { certificates: [{ name: 'gone', host: 'a.test', pem: './missing.pem' }] }, 'ERR_FILE_READ', /certificates\[0\] \("gone"\), field "pem": Cannot read/],
@@ -162,5 +162,59 @@ describe('importers', () => {
     ['Newman without files', () => convertNewmanCertList([{ matches: ['https://a.test/*'] }])],
   ])('%s: bad input is an ERR_INVALID_CONFIG', (_n, run) => {
     expect(run).toThrow(expect.objectContaining({ code: 'ERR_INVALID_CONFIG' }));
+  });
+});
+
+describe('certificate material from the environment', () => {
+  const saved = { ...process.env };
+  afterAll(() => {
+    process.env = saved;
+  });
+
+  it('certEnv + keyEnv, pemEnv and pfxBase64Env load the same certificates as the files', async () => {
+    const { readFileSync } = await import('node:fs');
+    Object.assign(process.env, {
+      MTLS_T_CERT: readFileSync(fixture('rsa.crt'), 'utf8'),
+      MTLS_T_KEY: readFileSync(fixture('rsa.enc.key'), 'utf8'),
+      MTLS_T_PEM: readFileSync(fixture('ec256.pem'), 'utf8'),
+      MTLS_T_PFX: readFileSync(fixture('rsa.pfx')).toString('base64').replace(/(.{64})/g, '$1\n'), // wrapped, as `base64` prints it
+      MTLS_T_PASS: PASS,
+    });
+    const fromEnv = await readConfig({
+      certificates: [
+        { host: 'a.acme.com', certEnv: 'MTLS_T_CERT', keyEnv: 'MTLS_T_KEY', passphraseEnv: 'MTLS_T_PASS' },
+        { host: 'b.acme.com', pemEnv: 'MTLS_T_PEM' },
+        { host: 'c.acme.com', pfxBase64Env: 'MTLS_T_PFX', passphraseEnv: 'MTLS_T_PASS' },
+        { host: 'd.acme.com', certEnv: 'MTLS_T_CERT', key: fixture('rsa.enc.key'), passphraseEnv: 'MTLS_T_PASS' },
+      ],
+    });
+    const fromFiles = await readConfig({
+      certificates: [
+        { host: 'a.acme.com', cert: fixture('rsa.crt'), key: fixture('rsa.enc.key'), passphraseEnv: 'MTLS_T_PASS' },
+        { host: 'b.acme.com', pem: fixture('ec256.pem') },
+        { host: 'c.acme.com', pfx: fixture('rsa.pfx'), passphraseEnv: 'MTLS_T_PASS' },
+        { host: 'd.acme.com', cert: fixture('rsa.crt'), key: fixture('rsa.enc.key'), passphraseEnv: 'MTLS_T_PASS' },
+      ],
+    });
+    expect(fromEnv.entries.map((e) => e.certificate.fingerprint256)).toEqual(fromFiles.entries.map((e) => e.certificate.fingerprint256));
+    expect(fromEnv.entries.map((e) => e.certificate.format)).toEqual(['crt+key', 'pem', 'pfx', 'crt+key']);
+  });
+
+  it('a missing variable, bad base64 or two sources name the entry and field, never the value', async () => {
+    process.env.MTLS_T_BAD = 'not base64 at all!!';
+    process.env.MTLS_T_SECRET_PEM = '-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n';
+    const cases: Array<[object, RegExp]> = [
+      [{ host: 'a.acme.com', pemEnv: 'MTLS_T_UNSET' }, /certificates\[0\], field "pemEnv": the environment variable MTLS_T_UNSET is not set/],
+      [{ host: 'a.acme.com', pfxBase64Env: 'MTLS_T_BAD' }, /field "pfxBase64Env": the environment variable MTLS_T_BAD is not base64 \(make it with: base64 -w0 client.p12\)/],
+      [{ host: 'a.acme.com', pem: 'x.pem', pemEnv: 'MTLS_T_PEM' }, /field "pemEnv": give "pem" or "pemEnv", not both/],
+      [{ host: 'a.acme.com', certEnv: 'MTLS_T_CERT' }, /field "key": a certificate and its key go together/],
+      [{ host: 'a.acme.com', pemEnv: 'MTLS_T_SECRET_PEM' }, /certificates\[0\], field "pemEnv"/],
+    ];
+    for (const [entry, message] of cases) {
+      const err = await readConfig({ certificates: [entry] } as never).then(() => undefined, (e: unknown) => e as Error);
+      expect(err?.message).toMatch(message);
+      expect(err?.message).not.toContain('c2VjcmV0');
+      expect(err?.message).not.toContain('not base64 at all');
+    }
   });
 });
