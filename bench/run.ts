@@ -1,16 +1,18 @@
-// npm run bench [-- resolver|loader|adapter|proxy|soak ...]: runs the benchmarks, each against its own
+// npm run bench [-- resolver|loader|adapter|proxy|store|soak ...]: runs the benchmarks, each against its own
 // baseline in this process, and prints ratios. Figures go to BENCHMARKS.md by hand.
 import { runAdapterBench } from './adapter.bench.js';
 import { runLoaderBench } from './loader.bench.js';
 import { runProxyBench } from './proxy.bench.js';
 import { runResolverBench } from './resolver.bench.js';
 import { runSoakBench } from './soak.bench.js';
+import { runStoreBench } from './store.bench.js';
 
 const benches: Record<string, () => string | Promise<string>> = {
   resolver: () => runResolverBench(),
   loader: () => runLoaderBench(),
   adapter: () => runAdapterBench(),
   proxy: () => runProxyBench(),
+  store: () => runStoreBench(),
   soak: () => runSoakBench(),
 };
 

@@ -54,6 +54,15 @@ function contentKey(e: { certificate: LoadedCertificate; host: string; port?: Po
   return `${e.certificate.fingerprint256}\n${e.host}\n${e.port ?? ''}\n${e.name ?? ''}`;
 }
 
+function sameContent(e: Entry, input: StoreEntryInput): boolean {
+  return (
+    e.host === input.host &&
+    e.port === input.port &&
+    e.name === input.name &&
+    (e.certificate === input.certificate || e.certificate.fingerprint256 === input.certificate.fingerprint256)
+  );
+}
+
 /** Checks what add() and replace() take, before anything changes. */
 function checkInput(input: StoreEntryInput, where: string): void {
   if (typeof input !== 'object' || input === null) {
@@ -249,33 +258,50 @@ export class CertificateStore extends EventEmitter {
       }
       if (input.primary === true && ++primaries > 1) throw new MtlsError('ERR_INVALID_ENTRY', `${where}: only one entry can be primary.`);
     });
-    // 2. Match each input to an entry with the same content (its own id first, if it gives one).
-    const byKey = new Map<string, Entry[]>();
-    for (const e of this.#entries.values()) {
-      if (explicit.has(e.id)) continue;
-      const key = contentKey(e);
-      const list = byKey.get(key);
-      if (list === undefined) byKey.set(key, [e]);
-      else list.push(e);
+    // 2. Match each input to an entry with the same content. Fast path: the entry at the same
+    // position of the current list (a reload of a mostly unchanged list costs one comparison per
+    // entry); the rest by content (its own id first, if it gives one).
+    const current = this.list();
+    const kept = new Array<Entry | undefined>(entries.length);
+    let moved = false;
+    for (let i = 0; i < entries.length; i++) {
+      const old = current[i];
+      const input = entries[i]!;
+      if (old !== undefined && sameContent(old, input) && (input.id === undefined ? !explicit.has(old.id) : input.id === old.id)) kept[i] = old;
+      else moved = true;
     }
-    const kept: Array<Entry | undefined> = entries.map((input) => {
-      const key = contentKey(input);
-      if (input.id !== undefined) {
-        const own = this.#entries.get(input.id);
-        return own !== undefined && contentKey(own) === key ? own : undefined;
+    const removed: Entry[] = [];
+    if (moved) {
+      const byKey = new Map<string, Entry[]>();
+      const free = current.filter((e, i) => kept[i] !== e);
+      for (const e of free) {
+        if (explicit.has(e.id)) continue;
+        const key = contentKey(e);
+        const list = byKey.get(key);
+        if (list === undefined) byKey.set(key, [e]);
+        else list.push(e);
       }
-      return byKey.get(key)?.shift();
-    });
+      const claimed = new Set<string>();
+      entries.forEach((input, i) => {
+        if (kept[i] !== undefined) return;
+        const key = contentKey(input);
+        const own = input.id === undefined ? undefined : this.#entries.get(input.id);
+        const found = input.id !== undefined ? (own !== undefined && kept[current.indexOf(own)] !== own && contentKey(own) === key ? own : undefined) : byKey.get(key)?.shift();
+        if (found !== undefined) claimed.add(found.id);
+        kept[i] = found;
+      });
+      for (const e of free) if (!claimed.has(e.id)) removed.push(e);
+    } else {
+      for (let i = entries.length; i < current.length; i++) removed.push(current[i]!);
+    }
     // 3. Validate what is new (and everything when the pattern rules change) before changing anything.
     entries.forEach((input, i) => {
       if (kept[i] !== undefined && !rebuild) return;
       prepareEntry({ id: input.id ?? 'new', host: input.host, order: 0, certificate: input.certificate, ...(input.port === undefined ? {} : { port: input.port }) }, allowBroad);
     });
     // 4. Orders: kept entries keep theirs where they are already in sequence; the others fit between.
-    const orders = this.#ordersFor(kept);
+    const orders = this.#ordersFor(kept, moved);
     // 5. Apply.
-    const claimed = new Set(kept.filter((e): e is Entry => e !== undefined).map((e) => e.id));
-    const removed = [...this.#entries.values()].filter((e) => !claimed.has(e.id));
     if (rebuild) this.#index = new ResolverIndex<LoadedCertificate>({ allowBroadPatterns: allowBroad });
     for (const e of removed) {
       if (!rebuild) this.#index.remove(e.id);
@@ -283,7 +309,7 @@ export class CertificateStore extends EventEmitter {
     }
     const result: StoreReplacement = { added: [], removed, kept: [], defaultsChanged: nextDefaults !== this.#defaults };
     let changed = removed.length > 0 || result.defaultsChanged;
-    const taken = new Set([...explicit, ...claimed]);
+    const taken = explicit; // and every id in #entries, which #nextId checks
     entries.forEach((input, i) => {
       const old = kept[i];
       const order = orders[i]!;
@@ -328,23 +354,30 @@ export class CertificateStore extends EventEmitter {
    * of one longest run already in order keep theirs (no re-indexing), the others take free numbers
    * between; when there is no room, everything is numbered anew after the current highest order.
    */
-  #ordersFor(kept: Array<Entry | undefined>): number[] {
-    const keptAt = kept.flatMap((e, i) => (e === undefined ? [] : [i]));
-    const run = longestIncreasing(keptAt.map((i) => kept[i]!.order));
-    const fixed = new Map<number, number>(keptAt.filter((_, k) => run.has(k)).map((i) => [i, kept[i]!.order]));
+  #ordersFor(kept: Array<Entry | undefined>, moved: boolean): number[] {
+    // Without moves, the kept entries sit at their own positions of the ordered list: already in sequence.
+    const fixed = new Array<number>(kept.length).fill(NaN); // the order kept at each position, NaN for none
+    if (moved) {
+      const keptAt: number[] = [];
+      for (let i = 0; i < kept.length; i++) if (kept[i] !== undefined) keptAt.push(i);
+      const run = longestIncreasing(keptAt.map((i) => kept[i]!.order));
+      for (const k of run) fixed[keptAt[k]!] = kept[keptAt[k]!]!.order;
+    } else {
+      for (let i = 0; i < kept.length; i++) if (kept[i] !== undefined) fixed[i] = kept[i]!.order;
+    }
     const orders = new Array<number>(kept.length);
     let prev = 0;
     let room = true;
     for (let i = 0; i < kept.length && room; ) {
-      const own = fixed.get(i);
-      if (own !== undefined) {
+      const own = fixed[i]!;
+      if (!Number.isNaN(own)) {
         orders[i] = prev = own;
         i++;
         continue;
       }
       let end = i; // the gap: positions i..end-1 need numbers between prev and the next fixed order
-      while (end < kept.length && !fixed.has(end)) end++;
-      const next = end < kept.length ? fixed.get(end)! : Infinity;
+      while (end < kept.length && Number.isNaN(fixed[end]!)) end++;
+      const next = end < kept.length ? fixed[end]! : Infinity;
       if (next - prev - 1 < end - i) room = false;
       for (; i < end; i++) orders[i] = ++prev;
     }
