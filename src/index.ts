@@ -24,7 +24,7 @@ export type {
 export { loadCertificate, loadCaBundle } from './loader/index.js';
 export type { CaBundle, CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './loader/index.js';
 export { CertificateStore } from './store.js';
-export type { StoreChange, StoreDefaults, StoreEntryInput, StoreReplacement } from './store.js';
+export type { ExpiryEvent, StoreChange, StoreDefaults, StoreEntryInput, StoreReplacement } from './store.js';
 export { createDispatcher, createInterceptor, createFetch, MtlsAgent, httpsRequestOptions, createHttpsAgent, MtlsHttpsAgent } from './adapter/index.js';
 export type {
   AdapterOptions,

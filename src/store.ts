@@ -25,7 +25,20 @@ export interface StoreDefaults {
   rejectUnauthorized?: boolean;
   /** Accept broad globs such as `*.com` (R3). Default: false. */
   allowBroadPatterns?: boolean;
+  /** The `expiring` event comes this many days before a certificate's notAfter. Default: 30. */
+  expiryWarningDays?: number;
 }
+
+/** What the `expiring` and `expired` events carry. */
+export interface ExpiryEvent {
+  entry: CertificateEntry<LoadedCertificate>;
+  notAfter: Date;
+  /** Whole days left (negative once expired). */
+  daysLeft: number;
+}
+
+const DAY = 86_400_000;
+const MAX_TIMER = 2 ** 31 - 1;
 
 /** A change of the store, as the `change` event reports it. */
 export type StoreChange =
@@ -80,6 +93,7 @@ function checkDefaults(defaults: StoreDefaults): void {
   if (typeof defaults !== 'object' || defaults === null) throw bad('give an object { ca?, rejectUnauthorized?, allowBroadPatterns? }.');
   if (defaults.rejectUnauthorized !== undefined && typeof defaults.rejectUnauthorized !== 'boolean') throw bad('rejectUnauthorized must be true or false.');
   if (defaults.allowBroadPatterns !== undefined && typeof defaults.allowBroadPatterns !== 'boolean') throw bad('allowBroadPatterns must be true or false.');
+  if (defaults.expiryWarningDays !== undefined && !(typeof defaults.expiryWarningDays === 'number' && defaults.expiryWarningDays >= 0)) throw bad('expiryWarningDays must be a number of days, 0 or more.');
   const cas = defaults.ca === undefined ? [] : Array.isArray(defaults.ca) ? defaults.ca : [defaults.ca];
   if (cas.some((c) => typeof (c as Partial<CaBundle> | null)?.pem !== 'string')) throw bad('ca must be a CA bundle from loadCaBundle(), or an array of them.');
 }
@@ -87,7 +101,7 @@ function checkDefaults(defaults: StoreDefaults): void {
 /** Same trust settings (the CAs compared by their PEM text: a reloaded file is the same CA). */
 function sameDefaults(a: StoreDefaults, b: StoreDefaults): boolean {
   const pem = (d: StoreDefaults) => (d.ca === undefined ? [] : Array.isArray(d.ca) ? d.ca : [d.ca]).map((c) => c.pem).join('\n');
-  return a.rejectUnauthorized === b.rejectUnauthorized && (a.allowBroadPatterns === true) === (b.allowBroadPatterns === true) && pem(a) === pem(b);
+  return a.rejectUnauthorized === b.rejectUnauthorized && a.expiryWarningDays === b.expiryWarningDays && (a.allowBroadPatterns === true) === (b.allowBroadPatterns === true) && pem(a) === pem(b);
 }
 
 /** Positions (in `values`) of one longest strictly increasing subsequence: O(n log n). */
@@ -446,11 +460,22 @@ export class CertificateStore extends EventEmitter {
   }
 
   override on(event: 'change', listener: (change: StoreChange) => void): this;
+  /** `expiring`: an entry's certificate is within `expiryWarningDays` of its notAfter; `expired`: it is past it. Once per entry and kind. */
+  override on(event: 'expiring' | 'expired', listener: (event: ExpiryEvent) => void): this;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override on(event: string | symbol, listener: (...args: any[]) => void): this;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override on(event: string | symbol, listener: (...args: any[]) => void): this {
-    return super.on(event, listener);
+    super.on(event, listener);
+    if (event === 'expiring' || event === 'expired') this.#scheduleExpiry();
+    return this;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override off(event: string | symbol, listener: (...args: any[]) => void): this {
+    super.off(event, listener);
+    if (event === 'expiring' || event === 'expired') this.#scheduleExpiry();
+    return this;
   }
 
   /** The entries without key material: what JSON.stringify(store) shows. */
@@ -482,6 +507,51 @@ export class CertificateStore extends EventEmitter {
   #changed(change: StoreChange): void {
     this.#generation++;
     this.emit('change', change);
+    this.#scheduleExpiry();
+  }
+
+  // Expiry ahead of time: one timer for the next deadline of any entry (warning or expiry), armed
+  // only while someone listens to `expiring` or `expired`; each entry is reported once per kind.
+  #expiryTimer: NodeJS.Timeout | undefined;
+  readonly #reported = new Map<string, 'expiring' | 'expired'>();
+
+  #scheduleExpiry(): void {
+    if (this.#expiryTimer !== undefined) clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
+    if (this.listenerCount('expiring') + this.listenerCount('expired') === 0) return;
+    const warn = (this.#defaults.expiryWarningDays ?? 30) * DAY;
+    const now = Date.now();
+    let next = Infinity;
+    for (const entry of this.#entries.values()) {
+      const end = entry.certificate.notAfter.getTime();
+      const seen = this.#reported.get(entry.id);
+      const due = seen === 'expired' ? Infinity : seen === 'expiring' ? end + 1 : Math.min(end - warn, end + 1);
+      next = Math.min(next, due);
+    }
+    if (next === Infinity) return;
+    this.#expiryTimer = setTimeout(() => this.#checkExpiry(), Math.min(Math.max(0, next - now), MAX_TIMER));
+    this.#expiryTimer.unref?.();
+  }
+
+  #checkExpiry(): void {
+    this.#expiryTimer = undefined;
+    const warn = (this.#defaults.expiryWarningDays ?? 30) * DAY;
+    const now = Date.now();
+    for (const id of this.#reported.keys()) if (!this.#entries.has(id)) this.#reported.delete(id);
+    for (const entry of this.list()) {
+      const notAfter = entry.certificate.notAfter;
+      const end = notAfter.getTime();
+      const seen = this.#reported.get(entry.id);
+      const event: ExpiryEvent = { entry, notAfter, daysLeft: Math.floor((end - now) / DAY) };
+      if (now > end && seen !== 'expired') {
+        this.#reported.set(entry.id, 'expired');
+        this.emit('expired', event);
+      } else if (now <= end && now >= end - warn && seen === undefined) {
+        this.#reported.set(entry.id, 'expiring');
+        this.emit('expiring', event);
+      }
+    }
+    this.#scheduleExpiry();
   }
 }
 

@@ -131,3 +131,38 @@ describe('CertificateStore.replace', () => {
     );
   });
 });
+
+describe('expiring and expired events', () => {
+  it('one timer: expiring once within expiryWarningDays, expired once after notAfter; none without listeners', async () => {
+    const { vi } = await import('vitest');
+    const cert = certs[0]!;
+    const end = cert.notAfter.getTime();
+    const day = 86_400_000;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      vi.setSystemTime(end - 40 * day);
+      const store = new CertificateStore({ expiryWarningDays: 10 });
+      const entry = store.add({ host: 'api.acme.com', certificate: cert });
+      expect(vi.getTimerCount()).toBe(0); // nobody listens: no timer
+      const events: Array<[string, number]> = [];
+      store.on('expiring', (e) => events.push(['expiring', e.daysLeft]));
+      store.on('expired', (e) => events.push(['expired', e.daysLeft]));
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(29 * day);
+      expect(events).toEqual([]);
+      vi.advanceTimersByTime(2 * day);
+      expect(events).toEqual([['expiring', 10]]); // at the moment it came: 10 days left
+      vi.advanceTimersByTime(5 * day);
+      expect(events).toHaveLength(1); // once
+      vi.advanceTimersByTime(5 * day);
+      expect(events).toEqual([['expiring', 10], ['expired', -1]]);
+      expect(store.get(entry.id)).toBe(entry); // R6 still decides resolution; the event only tells
+      expect(store.resolve('https://api.acme.com/')).toBeUndefined();
+      vi.advanceTimersByTime(100 * day);
+      expect(events).toHaveLength(2);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
