@@ -139,6 +139,23 @@ describe('mtls-resolver (the packed CLI)', () => {
       expect((await run(['inspect', fixture('rsa.pem'), '--now', '2099-01-01'])).code).toBe(1);
     });
 
+    it('--config lists every entry with its status; exit 1 when one is expired or not yet valid', async () => {
+      const good = config('inspect-good.json', { certificates: [{ name: 'api', host: 'api.acme.com', pem: fixture('rsa.pem') }, { host: '*.acme.com', port: 8443, pem: fixture('ec256.pem') }] });
+      const ok = await run(['inspect', '--config', good]);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/api\s+api\.acme\.com\s+443\s+C=US, O=mtls-resolver tests, CN=rsa client\s+\S+ \(\d+ days\)\s+valid/);
+      expect(ok.stdout).toMatch(/\*\.acme\.com\s+8443\s+.*CN=ec256 client/);
+      const bad = config('inspect-bad.json', { certificates: [{ name: 'api', host: 'api.acme.com', pem: fixture('rsa.pem') }, { name: 'old', host: 'old.acme.com', pem: fixture('expired.pem') }] });
+      const failing = await run(['inspect', '--config', bad, '--json']);
+      expect(failing.code).toBe(1);
+      const shown = JSON.parse(failing.stdout) as { entries: Array<{ name: string; status: string }> };
+      expect(shown.entries.map((e) => [e.name, e.status])).toEqual([['api', 'valid'], ['old', 'expired']]);
+      expect(failing.stdout).not.toMatch(/PRIVATE KEY/);
+      const later = await run(['inspect', '--config', good, '--now', '2099-01-01']);
+      expect(later.code).toBe(1);
+      expect(later.stderr).toMatch(/^error: 2 of 2 certificates cannot be used now/);
+    });
+
     it.each([
       [[fixture('missing.pem')], 'ERR_FILE_READ'],
       [[fixture('rsa.pfx'), '--passphrase-env', 'WRONG_PASS'], 'ERR_BAD_PASSPHRASE'],

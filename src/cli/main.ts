@@ -20,7 +20,7 @@ import type { CertificateSummary, LoadedCertificate } from '../loader/types.js';
 import type { Explanation } from '../resolver/types.js';
 import { storeFromConfig, type CertificateStore } from '../store.js';
 import { formatDemo, runDemo } from './demo.js';
-import { block, styleFor } from './output.js';
+import { block, styleFor, table } from './output.js';
 
 const out = process.stdout;
 const err = process.stderr;
@@ -110,6 +110,31 @@ function printInspection(i: Inspection): void {
   );
 }
 
+/** `inspect --config`: every entry of a config with its status; 1 when one is expired or not yet valid. */
+async function inspectConfig(configFile: string, now: Date, json: boolean): Promise<number> {
+  const { store } = await storeFromConfig(configFile);
+  const rows = store.list().map((e) => {
+    const c = e.certificate;
+    const { status, daysUntilExpiry } = statusAt(c.notBefore, c.notAfter, now, store.defaults.expiryWarningDays ?? 30);
+    return { id: e.id, name: e.name ?? null, host: e.host, port: e.port ?? null, primary: e.primary === true, subject: c.subject, fingerprint256: c.fingerprint256, notAfter: c.notAfter, status, daysUntilExpiry };
+  });
+  const failing = rows.filter((r) => r.status === 'expired' || r.status === 'not-yet-valid');
+  if (json) {
+    out.write(`${JSON.stringify({ config: configFile, entries: rows }, null, 2)}\n`);
+  } else {
+    const s = styleFor(out);
+    const paint = (st: string) => (st === 'valid' ? s.green(st) : st === 'expiring-soon' ? s.yellow(st) : s.red(st));
+    out.write(
+      `${table([
+        ['entry', 'host', 'port', 'subject', 'valid until', 'status'],
+        ...rows.map((r) => [r.name ?? r.id, r.host, r.port === null ? '443' : String(r.port), r.subject, `${day(r.notAfter)} (${r.daysUntilExpiry} days)`, paint(r.status)]),
+      ])}\n`,
+    );
+    if (failing.length > 0) err.write(`error: ${failing.length} of ${rows.length} certificates cannot be used now (${failing.map((r) => `${r.name ?? r.id}: ${r.status}`).join(', ')})\n`);
+  }
+  return failing.length > 0 ? 1 : 0;
+}
+
 function summaryJson(c: CertificateSummary): Record<string, unknown> {
   const { subject, commonName, issuer, serialNumber, fingerprint256, subjectAltNames, notBefore, notAfter, keyType, selfSigned, isCA } = c;
   return { subject, commonName, issuer, serialNumber, fingerprint256, subjectAltNames, notBefore, notAfter, keyType, selfSigned, isCA };
@@ -140,13 +165,17 @@ function explanationJson(ex: Explanation<LoadedCertificate>): unknown {
 const commands: Record<string, Command> = {
   inspect: {
     summary: 'describe a certificate file: subject, issuer, SANs, fingerprint, validity, status, chain, warnings',
-    usage: 'mtls-resolver inspect <file> [--key <file>] [--passphrase-env VAR] [--json]',
-    example: 'mtls-resolver inspect client.p12 --passphrase-env P12_PASS\n  mtls-resolver inspect client.crt --key client.key --json',
-    options: { key: { type: 'string' }, 'passphrase-env': { type: 'string' }, json: { type: 'boolean' }, now: { type: 'string' } },
+    usage: 'mtls-resolver inspect <file> [--key <file>] [--passphrase-env VAR] [--json]\n       mtls-resolver inspect --config certs.json [--json]   (every entry; exit 1 if one is expired or not yet valid)',
+    example: 'mtls-resolver inspect client.p12 --passphrase-env P12_PASS\n  mtls-resolver inspect client.crt --key client.key --json\n  mtls-resolver inspect --config certs.json',
+    options: { key: { type: 'string' }, 'passphrase-env': { type: 'string' }, json: { type: 'boolean' }, now: { type: 'string' }, config: { type: 'string', short: 'c' } },
     async run([file, ...rest], values) {
-      if (file === undefined || rest.length > 0) throw new UsageError('inspect takes one file');
       const now = values.now === undefined ? new Date() : new Date(values.now as string);
       if (Number.isNaN(now.getTime())) throw new UsageError('--now must be a date, such as 2027-01-31');
+      if (values.config !== undefined) {
+        if (file !== undefined) throw new UsageError('inspect takes a file or --config, not both');
+        return inspectConfig(values.config as string, now, values.json === true);
+      }
+      if (file === undefined || rest.length > 0) throw new UsageError('inspect takes one file');
       const i = await inspectFile(file, values.key as string | undefined, passphraseFrom(values), now);
       if (values.json === true) {
         out.write(`${JSON.stringify({ file: i.file, format: i.format, keyChecked: i.keyChecked, ...summaryJson(i.certificate), status: i.certificate.status, daysUntilExpiry: i.certificate.daysUntilExpiry, chain: i.chain.map(summaryJson), warnings: i.warnings }, null, 2)}\n`);
