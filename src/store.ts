@@ -214,16 +214,7 @@ export class CertificateStore extends EventEmitter {
     const order = ++this.#order;
     const id = input.id ?? this.#nextId(order);
     if (this.#entries.has(id)) throw new MtlsError('ERR_INVALID_ENTRY', `The id ${JSON.stringify(id)} is already in the store: ids must be unique.`);
-    const entry = freeze({
-      id,
-      host: input.host,
-      order,
-      certificate: input.certificate,
-      notBefore: input.certificate.notBefore,
-      notAfter: input.certificate.notAfter,
-      ...(input.port === undefined ? {} : { port: input.port }),
-      ...(input.name === undefined ? {} : { name: input.name }),
-    });
+    const entry = entryOf(input, id, order, false); // primary through setPrimary below, which reports it
     this.#index.add(entry); // validates host and port before anything changes
     this.#entries.set(id, entry);
     this.#changed({ type: 'add', entry });
@@ -288,6 +279,7 @@ export class CertificateStore extends EventEmitter {
     if (moved) {
       const byKey = new Map<string, Entry[]>();
       const free = current.filter((e, i) => kept[i] !== e);
+      const freeIds = new Set(free.map((e) => e.id));
       for (const e of free) {
         if (explicit.has(e.id)) continue;
         const key = contentKey(e);
@@ -300,7 +292,7 @@ export class CertificateStore extends EventEmitter {
         if (kept[i] !== undefined) return;
         const key = contentKey(input);
         const own = input.id === undefined ? undefined : this.#entries.get(input.id);
-        const found = input.id !== undefined ? (own !== undefined && kept[current.indexOf(own)] !== own && contentKey(own) === key ? own : undefined) : byKey.get(key)?.shift();
+        const found = input.id !== undefined ? (own !== undefined && freeIds.has(own.id) && contentKey(own) === key ? own : undefined) : byKey.get(key)?.shift();
         if (found !== undefined) claimed.add(found.id);
         kept[i] = found;
       });
@@ -341,17 +333,7 @@ export class CertificateStore extends EventEmitter {
         result.kept.push(entry);
         return;
       }
-      const entry = freeze({
-        id: input.id ?? this.#nextId(++this.#order, taken),
-        host: input.host,
-        order,
-        certificate: input.certificate,
-        notBefore: input.certificate.notBefore,
-        notAfter: input.certificate.notAfter,
-        ...(input.port === undefined ? {} : { port: input.port }),
-        ...(input.name === undefined ? {} : { name: input.name }),
-        ...(input.primary === true ? { primary: true } : {}),
-      });
+      const entry = entryOf(input, input.id ?? this.#nextId(++this.#order, taken), order, input.primary === true);
       taken.add(entry.id);
       this.#index.add(entry);
       this.#entries.set(entry.id, entry);
@@ -561,6 +543,21 @@ export async function storeFromConfig(fileOrObject: string | MtlsConfig): Promis
   const store = new CertificateStore(defaults);
   for (const entry of entries) store.add(entry);
   return { store, warnings };
+}
+
+/** The frozen entry for an input, as add() and replace() make it. */
+function entryOf(input: StoreEntryInput, id: string, order: number, primary: boolean): CertificateEntry<LoadedCertificate> {
+  return freeze({
+    id,
+    host: input.host,
+    order,
+    certificate: input.certificate,
+    notBefore: input.certificate.notBefore,
+    notAfter: input.certificate.notAfter,
+    ...(input.port === undefined ? {} : { port: input.port }),
+    ...(input.name === undefined ? {} : { name: input.name }),
+    ...(primary ? { primary: true } : {}),
+  });
 }
 
 function freeze(entry: CertificateEntry<LoadedCertificate>): CertificateEntry<LoadedCertificate> {

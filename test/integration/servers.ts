@@ -137,10 +137,7 @@ export async function startOpensslServer(): Promise<OpensslServer> {
   }
   return {
     port,
-    close: async () => {
-      child.kill();
-      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
-    },
+    close: () => stopChild(child),
   };
 }
 
@@ -293,14 +290,9 @@ export async function startNodeProxy(options: { tls?: boolean; auth?: { user: st
 
 /** tinyproxy from the system packages (a proxy nobody here wrote), or undefined where it is not installed. */
 export async function startTinyproxy(dir: string): Promise<(TestProxy & { log(): string }) | undefined> {
-  const { execFileSync } = await import('node:child_process');
   const { existsSync, readFileSync, writeFileSync } = await import('node:fs');
-  let binary: string;
-  try {
-    binary = execFileSync('sh', ['-c', 'command -v tinyproxy'], { encoding: 'utf8' }).trim();
-  } catch {
-    return undefined;
-  }
+  const binary = await findBinary('tinyproxy');
+  if (binary === undefined) return undefined;
   const port = await freePort();
   const conf = `${dir}/tinyproxy-${port}.conf`;
   const log = `${dir}/tinyproxy-${port}.log`;
@@ -316,10 +308,7 @@ export async function startTinyproxy(dir: string): Promise<(TestProxy & { log():
     },
     clientCertificates: [],
     log: read,
-    close: async () => {
-      child.kill();
-      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
-    },
+    close: () => stopChild(child),
   };
 }
 
@@ -336,13 +325,8 @@ export const headersRoute: Route = (req, res, received) => {
  * connection came through it (`Received.remoteAddress`).
  */
 export async function startMicrosocks(auth?: { user: string; password: string }): Promise<{ port: number; url: string; close(): Promise<void> } | undefined> {
-  const { execFileSync } = await import('node:child_process');
-  let binary: string;
-  try {
-    binary = execFileSync('sh', ['-c', 'command -v microsocks'], { encoding: 'utf8' }).trim();
-  } catch {
-    return undefined;
-  }
+  const binary = await findBinary('microsocks');
+  if (binary === undefined) return undefined;
   const port = await freePort();
   const args = ['-i', '127.0.0.1', '-p', String(port), '-b', '127.0.0.2', ...(auth === undefined ? [] : ['-u', auth.user, '-P', auth.password])];
   const child = spawn(binary, args, { stdio: 'ignore' });
@@ -350,10 +334,7 @@ export async function startMicrosocks(auth?: { user: string; password: string })
   return {
     port,
     url: `socks5h://127.0.0.1:${port}`,
-    close: async () => {
-      child.kill();
-      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
-    },
+    close: () => stopChild(child),
   };
 }
 
@@ -373,4 +354,20 @@ async function waitForPort(port: number, child: ChildProcess, name: string): Pro
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not start (exit ${child.exitCode})`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The path of a system command, or undefined where it is not installed. */
+async function findBinary(name: string): Promise<string | undefined> {
+  const { execFileSync } = await import('node:child_process');
+  try {
+    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Kills a child process and waits for it to exit. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  child.kill();
+  if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
 }
