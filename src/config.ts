@@ -1,7 +1,7 @@
 // The certificate config file (certs.json) -> the entries and defaults of a CertificateStore.
 // Everything is read and checked before anything is returned: a bad entry loads nothing.
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { MtlsError, isMtlsError } from './errors.js';
+import { MtlsError, isMtlsError, type ConfigLocation } from './errors.js';
 import { loadCaBundle } from './loader/ca.js';
 import { DEFAULT_MAX_INPUT_BYTES, readLimited } from './loader/input.js';
 import { loadCertificate } from './loader/load.js';
@@ -48,14 +48,27 @@ export interface LoadedConfig {
   defaults: { ca?: CaBundle[]; rejectUnauthorized?: boolean; allowBroadPatterns?: boolean };
   entries: Array<{ host: string; port?: PortRule; name?: string; id?: string; primary?: boolean; certificate: LoadedCertificate }>;
   warnings: string[];
+  /** Every file read: the config file, CA files, certificate, key, PEM and PFX files (absolute paths). */
+  files: string[];
 }
 
 const TOP_FIELDS = ['$schema', 'ca', 'rejectUnauthorized', 'allowBroadPatterns', 'certificates'];
 const ENTRY_FIELDS = ['name', 'id', 'host', 'port', 'primary', 'cert', 'key', 'pem', 'pfx', 'certEnv', 'keyEnv', 'pemEnv', 'pfxBase64Env', 'passphraseEnv', 'passphrase'];
 const SOURCE_FIELDS = { cert: ['cert', 'certEnv'], key: ['key', 'keyEnv'], pem: ['pem', 'pemEnv'], pfx: ['pfx', 'pfxBase64Env'] } as const;
 
-function invalid(where: string, message: string, cause?: unknown): MtlsError {
-  return new MtlsError('ERR_INVALID_CONFIG', `${where}: ${message}`, cause === undefined ? undefined : { cause });
+/** A place in a config: printed as the prefix of a message, and kept as the error's `location`. */
+class Where {
+  constructor(
+    readonly text: string,
+    readonly location: ConfigLocation,
+  ) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+function invalid(where: string | Where, message: string, cause?: unknown): MtlsError {
+  return new MtlsError('ERR_INVALID_CONFIG', `${where}: ${message}`, { ...(cause === undefined ? {} : { cause }), ...(where instanceof Where ? { location: where.location } : {}) });
 }
 
 /** Edit distance between two short strings (for "did you mean"). */
@@ -77,7 +90,7 @@ function closest(field: string, known: string[]): string | undefined {
   return d <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined;
 }
 
-function checkFields(value: Record<string, unknown>, known: string[], where: string): void {
+function checkFields(value: Record<string, unknown>, known: string[], where: string | Where): void {
   for (const field of Object.keys(value)) {
     if (!known.includes(field)) {
       const hint = closest(field, known);
@@ -108,21 +121,25 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
   const file = typeof fileOrObject === 'string' ? resolve(fileOrObject) : undefined;
   const raw = file === undefined ? fileOrObject : parseJsonFile(file);
   const baseDir = file === undefined ? process.cwd() : dirname(file);
-  const label = file === undefined ? 'Config' : `Config ${JSON.stringify(file)}`;
+  const fileLocation = file === undefined ? {} : { file };
+  const label = new Where(file === undefined ? 'Config' : `Config ${JSON.stringify(file)}`, fileLocation);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(label, 'it must be a JSON object with a "certificates" array.');
   const config = raw as Record<string, unknown>;
   checkFields(config, TOP_FIELDS, label);
   if (!Array.isArray(config.certificates)) throw invalid(label, '"certificates" must be an array of { host, cert + key | pem | pfx, ... }.');
-  if (config.rejectUnauthorized !== undefined && typeof config.rejectUnauthorized !== 'boolean') throw invalid(`${label}, field "rejectUnauthorized"`, 'it must be true or false.');
-  if (config.allowBroadPatterns !== undefined && typeof config.allowBroadPatterns !== 'boolean') throw invalid(`${label}, field "allowBroadPatterns"`, 'it must be true or false.');
+  const topField = (field: string) => new Where(`${label}, field "${field}"`, { ...fileLocation, field });
+  if (config.rejectUnauthorized !== undefined && typeof config.rejectUnauthorized !== 'boolean') throw invalid(topField('rejectUnauthorized'), 'it must be true or false.');
+  if (config.allowBroadPatterns !== undefined && typeof config.allowBroadPatterns !== 'boolean') throw invalid(topField('allowBroadPatterns'), 'it must be true or false.');
   const path = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const warnings: string[] = [];
+  const files: string[] = file === undefined ? [] : [file];
 
   const caFiles = config.ca === undefined ? [] : Array.isArray(config.ca) ? config.ca : [config.ca];
   const ca = caFiles.map((f, i) => {
-    const where = `${label}, field "ca"${Array.isArray(config.ca) ? `[${i}]` : ''}`;
+    const where = new Where(`${label}, field "ca"${Array.isArray(config.ca) ? `[${i}]` : ''}`, { ...fileLocation, field: 'ca' });
     if (typeof f !== 'string' || f === '') throw invalid(where, 'give the path of a PEM file with CA certificates.');
     try {
+      files.push(path(f));
       const bundle = loadCaBundle({ file: path(f) });
       warnings.push(...bundle.warnings.map((w) => `${where}: ${w}`));
       return bundle;
@@ -134,8 +151,11 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
   const allowBroad = config.allowBroadPatterns === true;
   let primaries = 0;
   const plans = config.certificates.map((value: unknown, index: number) => {
-    const where = (field?: string, entry = value as Record<string, unknown>) =>
-      `certificates[${index}]${typeof entry?.name === 'string' ? ` (${JSON.stringify(entry.name)})` : ''}${field === undefined ? '' : `, field "${field}"`}`;
+    const where = (field?: string, entry = value as Record<string, unknown>) => {
+      const name = typeof entry?.name === 'string' ? entry.name : undefined;
+      const text = `certificates[${index}]${name === undefined ? '' : ` (${JSON.stringify(name)})`}${field === undefined ? '' : `, field "${field}"`}`;
+      return new Where(text, { ...fileLocation, entry: index, ...(name === undefined ? {} : { name }), ...(field === undefined ? {} : { field }) });
+    };
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(where(), 'each certificate must be an object.');
     const e = value as Record<string, unknown>;
     checkFields(e, ENTRY_FIELDS, where());
@@ -149,7 +169,11 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
     } catch (err) {
       throw rename(err, where('host'));
     }
-    parsePortRule(e.port, where('port'));
+    try {
+      parsePortRule(e.port, String(where('port')));
+    } catch (err) {
+      throw isMtlsError(err) ? new MtlsError(err.code, err.message, { cause: err, location: where('port').location }) : err;
+    }
     const given = (part: keyof typeof SOURCE_FIELDS) => SOURCE_FIELDS[part].filter((f) => e[f] !== undefined);
     for (const part of Object.keys(SOURCE_FIELDS) as Array<keyof typeof SOURCE_FIELDS>) {
       const both = given(part);
@@ -158,9 +182,16 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
     const kinds = [given('cert').length + given('key').length > 0 ? 'cert' : undefined, given('pem').length > 0 ? 'pem' : undefined, given('pfx').length > 0 ? 'pfx' : undefined].filter(Boolean);
     if (kinds.length !== 1) throw invalid(where(), 'give exactly one of "cert" + "key", "pem" or "pfx" (file paths), or their environment forms "certEnv" + "keyEnv", "pemEnv", "pfxBase64Env".');
     if (kinds[0] === 'cert' && (given('cert').length === 0 || given('key').length === 0)) throw invalid(where(given('cert').length === 0 ? 'cert' : 'key'), 'a certificate and its key go together: give both ("cert"/"certEnv" and "key"/"keyEnv").');
+    // The name in an *Env field. A value that is not a variable name may be the secret itself,
+    // written in the wrong field: it is never repeated in a message.
+    const envName = (field: string): string => {
+      const name = e[field] as string;
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw invalid(where(field), `it must be the name of an environment variable (letters, digits and _, such as CLIENT_PASSPHRASE), not the secret itself; the value is not shown.`);
+      return name;
+    };
     // The value of an environment variable named by `field`; never shown in a message.
     const fromEnv = (field: string): string => {
-      const name = e[field] as string;
+      const name = envName(field);
       const value = process.env[name];
       if (value === undefined || value === '') throw invalid(where(field), `the environment variable ${name} is not set (or is empty).`);
       return value;
@@ -172,8 +203,9 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
     };
     let passphrase: string | undefined;
     if (e.passphraseEnv !== undefined) {
-      passphrase = process.env[e.passphraseEnv as string];
-      if (passphrase === undefined) throw invalid(where('passphraseEnv'), `the environment variable ${e.passphraseEnv as string} is not set.`);
+      const name = envName('passphraseEnv');
+      passphrase = process.env[name];
+      if (passphrase === undefined) throw invalid(where('passphraseEnv'), `the environment variable ${name} is not set.`);
     }
     if (e.passphrase !== undefined) {
       if (passphrase !== undefined) throw invalid(where('passphrase'), 'give "passphraseEnv" or "passphrase", not both.');
@@ -181,31 +213,45 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
       warnings.push(`${where('passphrase')}: an inline passphrase ends up wherever this file goes; use "passphraseEnv" with an environment variable instead.`);
     }
     const pass = passphrase === undefined ? {} : { passphrase };
-    const source: CertificateSource =
+    // Files are read here (not by the loader) so that an unreadable one names its own field
+    // (after every entry's structure is checked).
+    const read = (field: 'cert' | 'key' | 'pem' | 'pfx', what: string): Buffer => {
+      const file = path(e[field] as string);
+      files.push(file);
+      try {
+        return readLimited(file, what, options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
+      } catch (err) {
+        throw rename(err, where(field));
+      }
+    };
+    const source = (): CertificateSource =>
       kinds[0] === 'pem'
-        ? e.pemEnv !== undefined
-          ? { pem: fromEnv('pemEnv'), ...pass }
-          : { pemFile: path(e.pem as string), ...pass }
+        ? { pem: e.pemEnv !== undefined ? fromEnv('pemEnv') : read('pem', 'PEM file'), ...pass }
         : kinds[0] === 'pfx'
-          ? e.pfxBase64Env !== undefined
-            ? { pfx: pfxFromEnv(), ...pass }
-            : { pfxFile: path(e.pfx as string), ...pass }
-          : e.certEnv === undefined && e.keyEnv === undefined
-            ? { certFile: path(e.cert as string), keyFile: path(e.key as string), ...pass }
-            : {
-                cert: e.certEnv !== undefined ? fromEnv('certEnv') : readLimited(path(e.cert as string), 'certificate file', DEFAULT_MAX_INPUT_BYTES),
-                key: e.keyEnv !== undefined ? fromEnv('keyEnv') : readLimited(path(e.key as string), 'key file', DEFAULT_MAX_INPUT_BYTES),
-                ...pass,
-              };
-    const field = kinds[0] === 'cert' ? 'cert' : (given(kinds[0] as 'pem' | 'pfx')[0] as string);
-    return { e, where, source, field };
+          ? { pfx: e.pfxBase64Env !== undefined ? pfxFromEnv() : read('pfx', 'PFX file'), ...pass }
+          : {
+              cert: e.certEnv !== undefined ? fromEnv('certEnv') : read('cert', 'certificate file'),
+              key: e.keyEnv !== undefined ? fromEnv('keyEnv') : read('key', 'key file'),
+              ...pass,
+            };
+    // The field a loader error is about: the key's, the passphrase's, or the certificate's.
+    const sourceField = (part: keyof typeof SOURCE_FIELDS) => given(part)[0] as string;
+    const fieldOf = (code: string): string =>
+      (code === 'ERR_BAD_PASSPHRASE' || code === 'ERR_PASSPHRASE_REQUIRED') && passphrase !== undefined
+        ? e.passphraseEnv !== undefined ? 'passphraseEnv' : 'passphrase'
+        : kinds[0] === 'cert' && /KEY|PASSPHRASE/.test(code)
+          ? sourceField('key')
+          : sourceField(kinds[0] as 'cert' | 'pem' | 'pfx');
+    return { e, where, source, fieldOf };
   });
 
   // Load every certificate (in parallel); the first failure names its entry and field.
-  const loaded = await Promise.allSettled(plans.map((p) => loadCertificate(p.source, options)));
+  // Every entry's structure is checked before any file or variable is read.
+  const sources = plans.map((p) => p.source());
+  const loaded = await Promise.allSettled(sources.map((source) => loadCertificate(source, options)));
   const entries = plans.map((p, i) => {
     const result = loaded[i]!;
-    if (result.status === 'rejected') throw rename(result.reason, p.where(p.field));
+    if (result.status === 'rejected') throw rename(result.reason, p.where(p.fieldOf((result.reason as { code?: string }).code ?? '')));
     const { e } = p;
     warnings.push(...result.value.warnings.map((w) => `${p.where()}: ${w}`));
     return {
@@ -225,11 +271,12 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
     },
     entries,
     warnings,
+    files: [...new Set(files)],
   };
 }
 
 /** The same error (same code), its message prefixed with where it happened in the config. */
-function rename(err: unknown, where: string): MtlsError {
-  if (isMtlsError(err)) return new MtlsError(err.code, `${where}: ${err.message}`, { cause: err });
+function rename(err: unknown, where: Where): MtlsError {
+  if (isMtlsError(err)) return new MtlsError(err.code, `${where}: ${err.message}`, { cause: err, location: where.location });
   return invalid(where, err instanceof Error ? err.message : String(err), err);
 }

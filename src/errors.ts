@@ -27,6 +27,14 @@ export const MTLS_ERROR_CODES = [
   'ERR_SERVER_CERTIFICATE',
 ] as const;
 
+/** Where in a config an error is: the file, the entry (index in `certificates` and name) and the field. */
+export interface ConfigLocation {
+  file?: string;
+  entry?: number;
+  name?: string;
+  field?: string;
+}
+
 /** One of {@link MTLS_ERROR_CODES}. */
 export type MtlsErrorCode = (typeof MTLS_ERROR_CODES)[number];
 
@@ -50,10 +58,13 @@ const brand = Symbol.for('mtls-resolver.MtlsError');
  */
 export class MtlsError<Code extends MtlsErrorCode = MtlsErrorCode> extends Error {
   readonly code: Code;
+  /** For errors about a config (readConfig, fromConfig, watchConfig): the file, entry and field. */
+  readonly location?: ConfigLocation;
 
-  constructor(code: Code, message: string, options?: { cause?: unknown }) {
+  constructor(code: Code, message: string, options?: { cause?: unknown; location?: ConfigLocation }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    if (options?.location !== undefined) this.location = options.location;
     Object.defineProperty(this, brand, { value: true });
   }
 

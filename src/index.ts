@@ -7,7 +7,7 @@ export {
   matchesHost,
 } from './resolver/index.js';
 export { MtlsError, isMtlsError, MTLS_ERROR_CODES } from './errors.js';
-export type { MtlsErrorCode } from './errors.js';
+export type { ConfigLocation, MtlsErrorCode } from './errors.js';
 export type {
   CertificateEntry,
   Explanation,
@@ -41,6 +41,8 @@ export type {
   SelectEvent,
 } from './adapter/index.js';
 export { readConfig } from './config.js';
+export { watchConfig, ConfigWatcher } from './watch.js';
+export type { ConfigReload, WatchConfigOptions } from './watch.js';
 export type { CertificateConfig, LoadedConfig, MtlsConfig } from './config.js';
 export { convertNewmanCertList, convertBrunoConfig, convertInsomniaCertificates } from './importers.js';
 export type { ImportOptions, ImportResult } from './importers.js';

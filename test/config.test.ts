@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CertificateStore, convertBrunoConfig, convertInsomniaCertificates, convertNewmanCertList, readConfig } from '../src/index.js';
+import { CertificateStore, type MtlsError, convertBrunoConfig, convertInsomniaCertificates, convertNewmanCertList, readConfig } from '../src/index.js';
 import { FIXTURES, PASS, fixture } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mtls-config-'));
@@ -82,7 +82,8 @@ describe('CertificateStore.fromConfig', () => {
       ],
     });
     const err = await CertificateStore.fromConfig(file).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ERR_BAD_PASSPHRASE', message: expect.stringMatching(/^certificates\[1\] \("locked"\), field "pfx": /) });
+    expect(err).toMatchObject({ code: 'ERR_BAD_PASSPHRASE', message: expect.stringMatching(/^certificates\[1\] \("locked"\), field "passphraseEnv": /) });
+    expect((err as MtlsError).location).toEqual({ file, entry: 1, name: 'locked', field: 'passphraseEnv' });
     expect((err as Error).message).not.toContain('not it');
   });
 });
@@ -215,6 +216,33 @@ describe('certificate material from the environment', () => {
       expect(err?.message).toMatch(message);
       expect(err?.message).not.toContain('c2VjcmV0');
       expect(err?.message).not.toContain('not base64 at all');
+    }
+  });
+
+  it('an *Env field holding the secret itself is refused without repeating it', async () => {
+    const secret = 'correct horse battery';
+    for (const field of ['passphraseEnv', 'pemEnv']) {
+      const entry = field === 'pemEnv' ? { host: 'a.acme.com', pemEnv: secret } : { host: 'a.acme.com', pem: fixture('rsa.pem'), passphraseEnv: secret };
+      const err = (await readConfig({ certificates: [entry] } as never).catch((e: unknown) => e)) as MtlsError;
+      expect(err.code).toBe('ERR_INVALID_CONFIG');
+      expect(err.message).toMatch(new RegExp(`field "${field}": it must be the name of an environment variable`));
+      expect(err.message).not.toContain('horse');
+      expect(err.location).toEqual({ entry: 0, field });
+    }
+  });
+});
+
+describe('which field an error names', () => {
+  it('a missing key file names "key", a wrong key names "key", a missing certificate names "cert"', async () => {
+    const cases: Array<[object, string, string]> = [
+      [{ cert: fixture('rsa.crt'), key: fixture('missing.key') }, 'ERR_FILE_READ', 'key'],
+      [{ cert: fixture('missing.crt'), key: fixture('rsa.key') }, 'ERR_FILE_READ', 'cert'],
+      [{ cert: fixture('rsa.crt'), key: fixture('ec256.key') }, 'ERR_KEY_MISMATCH', 'key'],
+      [{ cert: fixture('rsa.crt'), key: fixture('rsa.enc.key') }, 'ERR_PASSPHRASE_REQUIRED', 'key'],
+    ];
+    for (const [source, code, field] of cases) {
+      const err = (await readConfig({ certificates: [{ host: 'a.acme.com', ...source }] } as never).catch((e: unknown) => e)) as MtlsError;
+      expect(err).toMatchObject({ code, message: expect.stringMatching(new RegExp(`^certificates\\[0\\], field "${field}": `)), location: { entry: 0, field } });
     }
   });
 });
