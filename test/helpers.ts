@@ -1,5 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 
 /** Where global-setup put the OpenSSL-made fixtures. */
@@ -26,4 +28,44 @@ export function opensslX509(file: string): Record<string, string> {
     notAfter: new Date(field('notAfter')).toISOString(),
     san,
   };
+}
+
+/**
+ * `count` self-signed EC P-256 client certificates with their keys, made by the OpenSSL CLI (four
+ * at a time): distinct renewals for rotation tests and benchmarks.
+ */
+export async function opensslPairs(dir: string, count: number): Promise<Array<{ cert: Buffer; key: Buffer }>> {
+  mkdirSync(dir, { recursive: true });
+  const run = promisify(execFile);
+  const one = async (i: number) => {
+    const [cert, key] = [join(dir, `renewal-${i}.crt`), join(dir, `renewal-${i}.key`)];
+    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-subj', `/CN=renewal-${i}`, '-days', '2']);
+    return { cert: readFileSync(cert), key: readFileSync(key) };
+  };
+  const pairs: Array<{ cert: Buffer; key: Buffer }> = [];
+  for (let i = 0; i < count; i += 4) pairs.push(...(await Promise.all(Array.from({ length: Math.min(4, count - i) }, (_, j) => one(i + j)))));
+  return pairs;
+}
+
+/**
+ * A directory laid out as the kubelet mounts a Kubernetes secret (`name -> ..data/name`,
+ * `..data -> ..<timestamp>`), and `update`, which swaps it the way the kubelet's atomic writer
+ * does: a new timestamped directory, `..data_tmp` pointing at it renamed over `..data`, the old
+ * directory removed.
+ */
+export function secretMount(dir: string, files: Record<string, string | Buffer>): { update: (files: Record<string, string | Buffer>) => void } {
+  let generation = 0;
+  let current = '';
+  const write = (content: Record<string, string | Buffer>) => {
+    const next = `..2026_11_23_${String(++generation).padStart(4, '0')}`;
+    mkdirSync(join(dir, next), { recursive: true });
+    for (const [name, data] of Object.entries(content)) writeFileSync(join(dir, next, name), data);
+    symlinkSync(next, join(dir, '..data_tmp'));
+    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    if (current !== '') rmSync(join(dir, current), { recursive: true });
+    current = next;
+  };
+  write(files);
+  for (const name of Object.keys(files)) symlinkSync(`..data/${name}`, join(dir, name));
+  return { update: write };
 }

@@ -1,12 +1,12 @@
 // watchConfig with real files in a temp directory: how certificates are really renewed on disk
 // (a Kubernetes ..data symlink swap, an editor's rename-over, cert and key written apart) and what
 // goes wrong (a half-written file, a bad passphrase, a deleted file, invalid JSON).
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadCertificate, watchConfig, type ConfigReload, type ConfigWatcher, type MtlsError } from '../src/index.js';
-import { PASS, fixture, readFixture } from './helpers.js';
+import { PASS, fixture, readFixture, secretMount } from './helpers.js';
 
 const DEBOUNCE = 60;
 const root = mkdtempSync(join(tmpdir(), 'mtls-watch-'));
@@ -61,16 +61,8 @@ const settle = () => sleep(DEBOUNCE * 6);
 
 describe('watchConfig: renewals on disk', () => {
   it('a Kubernetes secret mount (..data symlink swap) reloads once, with the new pair', async () => {
-    // The kubelet's atomic writer: files are links through ..data to a timestamped directory; an
-    // update writes a new directory, points ..data_tmp at it, renames it over ..data, removes the old one.
     const dir = join(root, `k8s-${++n}`);
-    const mount = join(dir, 'mount');
-    mkdirSync(join(mount, '..2026_11_23_a'), { recursive: true });
-    writeFileSync(join(mount, '..2026_11_23_a', 'tls.crt'), readFixture('rsa.crt'));
-    writeFileSync(join(mount, '..2026_11_23_a', 'tls.key'), readFixture('rsa.key'));
-    symlinkSync('..2026_11_23_a', join(mount, '..data'));
-    symlinkSync('..data/tls.crt', join(mount, 'tls.crt'));
-    symlinkSync('..data/tls.key', join(mount, 'tls.key'));
+    const mount = secretMount(join(dir, 'mount'), { 'tls.crt': readFixture('rsa.crt'), 'tls.key': readFixture('rsa.key') });
     writeFileSync(join(dir, 'certs.json'), JSON.stringify({ certificates: [{ host: 'a.test', cert: 'mount/tls.crt', key: 'mount/tls.key' }] }));
     const watcher = await watchConfig(join(dir, 'certs.json'), { debounceMs: DEBOUNCE });
     open.push(watcher);
@@ -80,12 +72,7 @@ describe('watchConfig: renewals on disk', () => {
     const current = () => watcher.store.resolve('https://a.test/')?.entry.certificate.fingerprint256;
     expect(current()).toBe(fingerprints.rsa);
 
-    mkdirSync(join(mount, '..2026_11_23_b'));
-    writeFileSync(join(mount, '..2026_11_23_b', 'tls.crt'), readFixture('ec256.crt'));
-    writeFileSync(join(mount, '..2026_11_23_b', 'tls.key'), readFixture('ec256.key'));
-    symlinkSync('..2026_11_23_b', join(mount, '..data_tmp'));
-    renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
-    rmSync(join(mount, '..2026_11_23_a'), { recursive: true });
+    mount.update({ 'tls.crt': readFixture('ec256.crt'), 'tls.key': readFixture('ec256.key') });
 
     await until('the reload', () => reloads.length === 1);
     await settle();

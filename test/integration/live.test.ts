@@ -1,10 +1,15 @@
 // Live certificates against a real mTLS server: store.replace under load, connections kept for
-// unchanged entries, and new store defaults applied to the next connection.
+// unchanged entries, new store defaults applied to the next connection, and renewals on disk
+// through watchConfig.
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertificateStore, createDispatcher, createHttpsAgent, isMtlsError, loadCaBundle, loadCertificate, type LoadedCertificate } from '../../src/index.js';
-import { fixture } from '../helpers.js';
+import { CertificateStore, createDispatcher, createHttpsAgent, isMtlsError, loadCaBundle, loadCertificate, watchConfig, type LoadedCertificate } from '../../src/index.js';
+import { fixture, opensslPairs, secretMount } from '../helpers.js';
 import { startMtlsServer, type Received, type TestServer } from './servers.js';
 
 let server: TestServer;
@@ -32,6 +37,34 @@ const getHttps = (url: string, agent: HttpsAgent) =>
       .on('error', reject)
       .end();
   });
+
+/** Requests running in a loop until stop(); counts what was served and what failed. */
+function underLoad(requests: Array<() => Promise<unknown>>) {
+  let stop = false;
+  const load = {
+    failed: 0,
+    served: 0,
+    errors: [] as unknown[],
+    stop: async () => {
+      stop = true;
+      await running;
+    },
+  };
+  const running = Promise.all(
+    requests.map(async (one) => {
+      while (!stop) {
+        await one().then(
+          () => load.served++,
+          (err: unknown) => {
+            load.failed++;
+            load.errors.push(err);
+          },
+        );
+      }
+    }),
+  );
+  return load;
+}
 
 describe('store.replace with live adapters', () => {
   it('an unchanged entry keeps its connections across replaces; a renewed one gets a new connection', async () => {
@@ -63,13 +96,7 @@ describe('store.replace with live adapters', () => {
     store.replace([{ host: 'localhost', port: '*', certificate: certs[0]! }], store.defaults);
     const dispatcher = createDispatcher(store);
     const agent = createHttpsAgent(store);
-    let stop = false;
-    let failed = 0;
-    let served = 0;
-    const worker = (one: () => Promise<unknown>) => async () => {
-      while (!stop) await one().then(() => served++, () => failed++);
-    };
-    const workers = [worker(() => get(server.url(), dispatcher)), worker(() => get(server.url(), dispatcher)), worker(() => getHttps(server.url(), agent)), worker(() => getHttps(server.url(), agent))].map((w) => w());
+    const load = underLoad([() => get(server.url(), dispatcher), () => get(server.url(), dispatcher), () => getHttps(server.url(), agent), () => getHttps(server.url(), agent)]);
     try {
       for (let i = 1; i <= 1000; i++) {
         const next = certs[i % certs.length]!;
@@ -79,13 +106,12 @@ describe('store.replace with live adapters', () => {
         if (viaHttps !== undefined) expect(viaHttps.fingerprint256).toBe(next.fingerprint256);
       }
     } finally {
-      stop = true;
-      await Promise.all(workers);
+      await load.stop();
       agent.destroy();
       await dispatcher.close();
     }
-    expect(failed).toBe(0);
-    expect(served).toBeGreaterThan(100);
+    expect(load.failed).toBe(0);
+    expect(load.served).toBeGreaterThan(100);
   }, 120_000);
 
   it('new defaults apply to the next connection: a CA added by replace, and taken away again', async () => {
@@ -110,4 +136,48 @@ describe('store.replace with live adapters', () => {
       await dispatcher.close();
     }
   });
+});
+
+describe('watchConfig with live adapters', () => {
+  it('100 renewals of a Kubernetes secret mount under load: nothing fails, and after each reload only the new certificate is presented', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mtls-live-watch-'));
+    try {
+      const pairs = await opensslPairs(join(dir, 'made'), 101);
+      const fingerprints = pairs.map((p) => new X509Certificate(p.cert).fingerprint256);
+      const mount = secretMount(join(dir, 'mount'), { 'tls.crt': pairs[0]!.cert, 'tls.key': pairs[0]!.key });
+      writeFileSync(join(dir, 'certs.json'), JSON.stringify({ ca: fixture('ca.crt'), certificates: [{ host: 'localhost', port: '*', cert: 'mount/tls.crt', key: 'mount/tls.key' }] }));
+      const watcher = await watchConfig(join(dir, 'certs.json'), { debounceMs: 25 });
+      let reloads = 0;
+      const errors: Error[] = [];
+      watcher.on('reload', () => reloads++);
+      watcher.on('error', (err: Error) => errors.push(err));
+      const dispatcher = createDispatcher(watcher.store);
+      const agent = createHttpsAgent(watcher.store);
+      const load = underLoad([() => get(server.url(), dispatcher), () => get(server.url(), dispatcher), () => getHttps(server.url(), agent)]);
+      try {
+        for (let i = 1; i <= 100; i++) {
+          mount.update({ 'tls.crt': pairs[i]!.cert, 'tls.key': pairs[i]!.key });
+          const end = Date.now() + 5000;
+          while (watcher.store.list()[0]!.certificate.fingerprint256 !== fingerprints[i]) {
+            if (Date.now() > end) throw new Error(`renewal ${i} was not reloaded`);
+            await new Promise((resolve) => setTimeout(resolve, 2));
+          }
+          const [viaUndici, viaHttps] = await Promise.all([get(server.url(), dispatcher), i % 10 === 0 ? getHttps(server.url(), agent) : undefined]);
+          expect(viaUndici.fingerprint256).toBe(fingerprints[i]);
+          if (viaHttps !== undefined) expect(viaHttps.fingerprint256).toBe(fingerprints[i]);
+        }
+      } finally {
+        await load.stop();
+        await watcher.close();
+        agent.destroy();
+        await dispatcher.close();
+      }
+      expect(load.errors).toEqual([]);
+      expect(errors).toEqual([]);
+      expect(reloads).toBe(100);
+      expect(load.served).toBeGreaterThan(100);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
