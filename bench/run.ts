@@ -1,4 +1,4 @@
-// npm run bench [-- resolver|loader|adapter|proxy|store|soak ...]: runs the benchmarks, each against its own
+// npm run bench [-- resolver|loader|adapter|proxy|store|watch|soak ...]: runs the benchmarks, each against its own
 // baseline in this process, and prints ratios. Figures go to BENCHMARKS.md by hand.
 import { runAdapterBench } from './adapter.bench.js';
 import { runLoaderBench } from './loader.bench.js';
@@ -6,6 +6,7 @@ import { runProxyBench } from './proxy.bench.js';
 import { runResolverBench } from './resolver.bench.js';
 import { runSoakBench } from './soak.bench.js';
 import { runStoreBench } from './store.bench.js';
+import { runWatchBench } from './watch.bench.js';
 
 const benches: Record<string, () => string | Promise<string>> = {
   resolver: () => runResolverBench(),
@@ -13,6 +14,7 @@ const benches: Record<string, () => string | Promise<string>> = {
   adapter: () => runAdapterBench(),
   proxy: () => runProxyBench(),
   store: () => runStoreBench(),
+  watch: () => runWatchBench(),
   soak: () => runSoakBench(),
 };
 

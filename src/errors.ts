@@ -59,7 +59,7 @@ const brand = Symbol.for('mtls-resolver.MtlsError');
 export class MtlsError<Code extends MtlsErrorCode = MtlsErrorCode> extends Error {
   readonly code: Code;
   /** For errors about a config (readConfig, fromConfig, watchConfig): the file, entry and field. */
-  readonly location?: ConfigLocation;
+  declare readonly location?: ConfigLocation;
 
   constructor(code: Code, message: string, options?: { cause?: unknown; location?: ConfigLocation }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });

@@ -91,6 +91,30 @@ describe('store.replace with live adapters', () => {
     }
   });
 
+  it('after a renewal, requests one after the other share one new connection (one handshake per renewal)', async () => {
+    // Regression: the old connection's disconnect, arriving while the new one was connecting, made
+    // undici's Agent close the origin's dispatcher, and from then on every request connected anew.
+    const store = new CertificateStore({ ca: ca() });
+    store.replace([{ host: 'localhost', port: server.port, certificate: certs[0]! }], store.defaults);
+    const dispatcher = createDispatcher(store);
+    const agent = createHttpsAgent(store);
+    try {
+      for (let renewal = 1; renewal <= 5; renewal++) {
+        const next = certs[renewal % certs.length]!;
+        store.replace([{ host: 'localhost', port: server.port, certificate: next }], store.defaults);
+        const before = server.handshakes();
+        for (let i = 0; i < 10; i++) expect((await get(server.url(), dispatcher)).fingerprint256).toBe(next.fingerprint256);
+        expect(server.handshakes() - before).toBe(1);
+        const beforeHttps = server.handshakes();
+        for (let i = 0; i < 10; i++) expect((await getHttps(server.url(), agent)).fingerprint256).toBe(next.fingerprint256);
+        expect(server.handshakes() - beforeHttps).toBe(1);
+      }
+    } finally {
+      agent.destroy();
+      await dispatcher.close();
+    }
+  });
+
   it('1,000 renewals through replace under load: nothing fails, and after each only the new certificate is presented', async () => {
     const store = new CertificateStore({ ca: ca() });
     store.replace([{ host: 'localhost', port: '*', certificate: certs[0]! }], store.defaults);

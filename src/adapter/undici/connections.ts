@@ -38,6 +38,13 @@ export class Connections {
     return this.#connections.length;
   }
 
+  /** Requests dispatched and not yet over, on every client. */
+  get inflight(): number {
+    let n = 0;
+    for (const c of this.#connections) n += c.inflight;
+    return n;
+  }
+
   dispatch(opts: Dispatcher.DispatchOptions, handler: TrackedHandler): boolean {
     const connection = this.#pick();
     handler.track(connection);

@@ -35,8 +35,6 @@ interface Slot {
   selected: boolean;
 }
 
-const AGENT_EVENTS = ['drain', 'connect', 'disconnect', 'connectionError'] as const;
-
 export class OriginRouter extends Dispatcher {
   readonly #origin: string;
   readonly #url: URL;
@@ -68,13 +66,47 @@ export class OriginRouter extends Dispatcher {
     return this.#destroyed;
   }
 
-  /** Re-emits a client's connection events as the Agent expects them from its per-origin dispatcher. */
+  /**
+   * Re-emits a client's connection events as the Agent expects them from its per-origin
+   * dispatcher. undici's Agent counts connect and disconnect events and closes the dispatcher of
+   * an origin whose count falls to 0. After a rotation the old connection's disconnect can come
+   * while the new one is still connecting, with requests waiting on it: the Agent would close this
+   * router (and the new connection with it), and every request after would connect anew. So a
+   * disconnect that leaves no connection while requests are waiting is held back until the next
+   * connection is up (or fails); it is then re-emitted, and the count is right again.
+   */
   follow(client: EventEmitter): void {
-    for (const event of AGENT_EVENTS) {
-      client.on(event, (o: URL, targets: readonly Dispatcher[], ...rest: unknown[]) =>
-        (this as unknown as EventEmitter).emit(event, o, [this, ...targets], ...rest),
-      );
-    }
+    const emit = (event: string, o: URL, targets: readonly Dispatcher[], rest: unknown[]) => (this as unknown as EventEmitter).emit(event, o, [this, ...targets], ...rest);
+    client.on('drain', (o: URL, targets: readonly Dispatcher[], ...rest: unknown[]) => emit('drain', o, targets, rest));
+    client.on('connect', (o: URL, targets: readonly Dispatcher[], ...rest: unknown[]) => {
+      this.#connected++;
+      emit('connect', o, targets, rest);
+      this.#flushDisconnect();
+    });
+    client.on('disconnect', (o: URL, targets: readonly Dispatcher[], ...rest: unknown[]) => {
+      this.#connected--;
+      if (this.#connected === 0 && this.#heldDisconnect === undefined && !this.#closed && this.#inflight() > 0) this.#heldDisconnect = () => emit('disconnect', o, targets, rest);
+      else emit('disconnect', o, targets, rest);
+    });
+    client.on('connectionError', (o: URL, targets: readonly Dispatcher[], ...rest: unknown[]) => {
+      this.#flushDisconnect();
+      emit('connectionError', o, targets, rest);
+    });
+  }
+
+  #connected = 0;
+  #heldDisconnect: (() => void) | undefined;
+
+  #flushDisconnect(): void {
+    const held = this.#heldDisconnect;
+    this.#heldDisconnect = undefined;
+    held?.();
+  }
+
+  #inflight(): number {
+    let n = 0;
+    for (const slot of this.#slots.values()) n += slot.dispatcher.inflight;
+    return n;
   }
 
   /** The default resolution for this origin (no select), cached per store generation. */

@@ -47,6 +47,8 @@ export interface SlotContext {
 /** The dispatcher of one slot. */
 export interface SlotDispatcher {
   dispatch(opts: Dispatcher.DispatchOptions, handler: TrackedHandler): boolean;
+  /** Requests dispatched and not yet over. */
+  readonly inflight: number;
   close(): Promise<void>;
   destroy(err: Error | null): Promise<void>;
 }
@@ -117,6 +119,9 @@ function absoluteFormSlot(spec: SlotSpec, proxy: ProxyRoute, context: SlotContex
       if (!headers.some(([k]) => k.toLowerCase() === 'host')) headers.push(['host', host]);
       if (proxy.authorization !== undefined) headers.push(['proxy-authorization', proxy.authorization]);
       return connections.dispatch({ ...opts, origin: proxyOrigin, path: `${spec.origin}${opts.path}`, headers: headers.flat() }, handler);
+    },
+    get inflight() {
+      return connections.inflight;
     },
     close: () => connections.close(),
     destroy: (err) => connections.destroy(err),
