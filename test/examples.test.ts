@@ -50,6 +50,7 @@ describe('examples', () => {
     ['interceptor.ts', ['status: 200', `server received: ${subject('ec384 client')}`]],
     ['config-file.ts', ['entry: Lab for localhost:* (valid)', 'resolves to: Lab', `server received: ${subject('ed25519 client')}`]],
     ['rotation.ts', [`before: ${subject('rsa client')}`, 'change: add', 'change: remove', `after: ${subject('ec256 client')}`]],
+    ['secrets-manager.ts', [`refresh: +1 -0 kept 0\nserver received: ${subject('rsa client')}\nrefresh: +1 -1 kept 0\nserver received: ${subject('ec256 client')}\nrefresh: +0 -0 kept 1`]],
     ['global-fetch.ts', [`server received: ${subject('ec384 client')}`]],
     ['ky.ts', [`server received: ${subject('rsa client')} at /orders`]],
     ['axios.ts', [`server received: ${subject('ec256 client')}`]],
