@@ -199,6 +199,28 @@ describe('mtls-resolver (the packed CLI)', () => {
       expect(r.stdout).toMatch(/skipped\s+old\s+api\.acme\.com\n\s+certificate expired on 2021-01-01/);
     });
 
+    it('validity warnings come once, grouped: one line for the expired entries, not one per entry', async () => {
+      const file = config('resolve-validity.json', {
+        ca: fixture('ca.crt'),
+        certificates: [
+          { name: 'api', host: 'localhost', port: '*', pem: fixture('rsa.pem') },
+          { name: 'old', host: 'old.acme.com', pem: fixture('expired.pem') },
+          { name: 'older', host: 'older.acme.com', pem: fixture('expired.pem') },
+          { name: 'future', host: 'new.acme.com', pem: fixture('notyet.pem') },
+        ],
+      });
+      const r = await run(['resolve', 'https://api.acme.com/', '--config', file]);
+      expect(r.code).toBe(0);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toEqual([
+        `warning: 2 certificates expired (servers will refuse them): "old" on 2021-01-01, "older" on 2021-01-01; mtls-resolver inspect --config ${JSON.stringify(file)} lists them.`,
+        expect.stringMatching(/^warning: 1 certificate not valid yet: "future" from \d{4}-\d\d-\d\d; mtls-resolver inspect --config /),
+      ]);
+      const f = await run(['fetch', server.url('localhost'), '--config', file]); // fetch says them too (no -v needed), on stderr
+      expect(f.code).toBe(0);
+      expect(f.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual(lines);
+    });
+
     it('--json prints the Explanation without key material; a URL with no certificate is an answer (exit 0)', async () => {
       const r = await run(['resolve', 'http://api.acme.com/', '--config', certs(), '--json']);
       expect(r.code).toBe(0);

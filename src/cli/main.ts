@@ -21,6 +21,7 @@ import type { Explanation } from '../resolver/types.js';
 import { storeFromConfig, type CertificateStore } from '../store.js';
 import { formatDemo, runDemo } from './demo.js';
 import { block, styleFor, table } from './output.js';
+import { groupedWarnings } from './warnings.js';
 
 const out = process.stdout;
 const err = process.stderr;
@@ -201,7 +202,8 @@ const commands: Record<string, Command> = {
         out.write(`${JSON.stringify(explanationJson(ex), null, 2)}\n`);
         return 0;
       }
-      for (const w of warnings) err.write(`warning: ${w}\n`);
+      const grouped = groupedWarnings(store, warnings, values.config as string);
+      for (const w of [...grouped.validity, ...grouped.other]) err.write(`warning: ${w}\n`);
       const s = styleFor(out);
       const { protocol, hostname, port } = ex.target;
       out.write(`${s.bold(`${protocol}//${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`)}\n`);
@@ -241,7 +243,8 @@ const commands: Record<string, Command> = {
       const { store, warnings } = await storeFrom(values.config);
       const verbose = values.verbose === true;
       const s = styleFor(err);
-      if (verbose) for (const w of warnings) err.write(`${s.yellow('warning')}: ${w}\n`);
+      const grouped = groupedWarnings(store, warnings, values.config as string);
+      for (const w of [...grouped.validity, ...(verbose ? grouped.other : [])]) err.write(`${s.yellow('warning')}: ${w}\n`);
       const headers: Array<[string, string]> = ((values.header as string[] | undefined) ?? []).map((h) => {
         const i = h.indexOf(':');
         if (i <= 0) throw new UsageError(`-H ${JSON.stringify(h)} must be "Name: value"`);
