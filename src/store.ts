@@ -4,6 +4,7 @@ import { readConfig, type MtlsConfig } from './config.js';
 import { MtlsError } from './errors.js';
 import type { CaBundle, LoadedCertificate } from './loader/types.js';
 import { prepareEntry } from './resolver/entry.js';
+import type { HostPattern } from './resolver/host.js';
 import { ResolverIndex } from './resolver/indexed.js';
 import type { CertificateEntry, Explanation, Match, PortRule, RequestTarget, ResolveOptions } from './resolver/types.js';
 
@@ -73,6 +74,17 @@ function sameContent(e: Entry, input: StoreEntryInput): boolean {
     e.port === input.port &&
     e.name === input.name &&
     (e.certificate === input.certificate || e.certificate.fingerprint256 === input.certificate.fingerprint256)
+  );
+}
+
+/** The fast check of replace(): true when checkInput would accept the input. */
+function validInput(input: StoreEntryInput): boolean {
+  return (
+    typeof input === 'object' &&
+    input !== null &&
+    isLoadedCertificate(input.certificate) &&
+    (input.name === undefined || typeof input.name === 'string') &&
+    (input.id === undefined || (typeof input.id === 'string' && input.id !== ''))
   );
 }
 
@@ -162,6 +174,8 @@ function isLoadedCertificate(value: unknown): value is LoadedCertificate {
 export class CertificateStore extends EventEmitter {
   #index: ResolverIndex<LoadedCertificate>;
   readonly #entries = new Map<string, CertificateEntry<LoadedCertificate>>();
+  /** The entries in order, kept between changes (replace sets it; add, remove and edits clear it). */
+  #ordered: Entry[] | undefined;
   #order = 0;
   #generation = 0;
   #defaults: Readonly<StoreDefaults>;
@@ -217,6 +231,7 @@ export class CertificateStore extends EventEmitter {
     const entry = entryOf(input, id, order, false); // primary through setPrimary below, which reports it
     this.#index.add(entry); // validates host and port before anything changes
     this.#entries.set(id, entry);
+    this.#ordered = undefined;
     this.#changed({ type: 'add', entry });
     if (input.primary === true) this.setPrimary(id);
     return this.#entries.get(id)!;
@@ -254,25 +269,25 @@ export class CertificateStore extends EventEmitter {
     // 1. Check every input; ids given explicitly are reserved for their input.
     const explicit = new Set<string>();
     let primaries = 0;
-    entries.forEach((input, i) => {
-      const where = `replace(): entries[${i}]`;
-      checkInput(input, where);
+    for (let i = 0; i < entries.length; i++) {
+      const input = entries[i]!;
+      if (!validInput(input)) checkInput(input, `replace(): entries[${i}]`); // throws, saying what is wrong
       if (input.id !== undefined) {
-        if (explicit.has(input.id)) throw new MtlsError('ERR_INVALID_ENTRY', `${where}: the id ${JSON.stringify(input.id)} is given twice; ids must be unique.`);
+        if (explicit.has(input.id)) throw new MtlsError('ERR_INVALID_ENTRY', `replace(): entries[${i}]: the id ${JSON.stringify(input.id)} is given twice; ids must be unique.`);
         explicit.add(input.id);
       }
-      if (input.primary === true && ++primaries > 1) throw new MtlsError('ERR_INVALID_ENTRY', `${where}: only one entry can be primary.`);
-    });
+      if (input.primary === true && ++primaries > 1) throw new MtlsError('ERR_INVALID_ENTRY', `replace(): entries[${i}]: only one entry can be primary.`);
+    }
     // 2. Match each input to an entry with the same content. Fast path: the entry at the same
     // position of the current list (a reload of a mostly unchanged list costs one comparison per
     // entry); the rest by content (its own id first, if it gives one).
-    const current = this.list();
+    const current = this.#list();
     const kept = new Array<Entry | undefined>(entries.length);
     let moved = false;
     for (let i = 0; i < entries.length; i++) {
       const old = current[i];
       const input = entries[i]!;
-      if (old !== undefined && sameContent(old, input) && (input.id === undefined ? !explicit.has(old.id) : input.id === old.id)) kept[i] = old;
+      if (old !== undefined && sameContent(old, input) && (input.id === undefined ? explicit.size === 0 || !explicit.has(old.id) : input.id === old.id)) kept[i] = old;
       else moved = true;
     }
     const removed: Entry[] = [];
@@ -300,11 +315,14 @@ export class CertificateStore extends EventEmitter {
     } else {
       for (let i = entries.length; i < current.length; i++) removed.push(current[i]!);
     }
-    // 3. Validate what is new (and everything when the pattern rules change) before changing anything.
-    entries.forEach((input, i) => {
-      if (kept[i] !== undefined && !rebuild) return;
-      prepareEntry({ id: input.id ?? 'new', host: input.host, order: 0, certificate: input.certificate, ...(input.port === undefined ? {} : { port: input.port }) }, allowBroad);
-    });
+    // 3. Validate what is new (and everything when the pattern rules change) before changing
+    // anything; the parsed patterns go to the index as they are.
+    const patterns = new Array<HostPattern | undefined>(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      if (kept[i] !== undefined && !rebuild) continue;
+      const input = entries[i]!;
+      patterns[i] = prepareEntry({ id: input.id ?? 'new', host: input.host, order: 0, certificate: input.certificate, ...(input.port === undefined ? {} : { port: input.port }) }, allowBroad).pattern;
+    }
     // 4. Orders: kept entries keep theirs where they are already in sequence; the others fit between.
     const orders = this.#ordersFor(kept, moved);
     // 5. Apply.
@@ -316,7 +334,9 @@ export class CertificateStore extends EventEmitter {
     const result: StoreReplacement = { added: [], removed, kept: [], defaultsChanged: nextDefaults !== this.#defaults };
     let changed = removed.length > 0 || result.defaultsChanged;
     const taken = explicit; // and every id in #entries, which #nextId checks
-    entries.forEach((input, i) => {
+    const ordered = new Array<Entry>(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const input = entries[i]!;
       const old = kept[i];
       const order = orders[i]!;
       if (old !== undefined) {
@@ -327,19 +347,20 @@ export class CertificateStore extends EventEmitter {
           entry = freeze({ ...rest, order, ...(primary ? { primary: true } : {}) });
           changed = true;
         }
-        if (rebuild) this.#index.add(entry);
+        if (rebuild) this.#index.add(entry, patterns[i]);
         else if (entry !== old) this.#index.update(entry);
-        this.#entries.set(entry.id, entry);
-        result.kept.push(entry);
-        return;
+        if (entry !== old) this.#entries.set(entry.id, entry);
+        result.kept.push((ordered[i] = entry));
+        continue;
       }
       const entry = entryOf(input, input.id ?? this.#nextId(++this.#order, taken), order, input.primary === true);
       taken.add(entry.id);
-      this.#index.add(entry);
+      this.#index.add(entry, patterns[i]);
       this.#entries.set(entry.id, entry);
-      result.added.push(entry);
+      result.added.push((ordered[i] = entry));
       changed = true;
-    });
+    }
+    this.#ordered = ordered; // the orders increase along the list
     this.#defaults = nextDefaults;
     if (changed) this.#changed({ type: 'replace', ...result });
     return result;
@@ -352,14 +373,21 @@ export class CertificateStore extends EventEmitter {
    */
   #ordersFor(kept: Array<Entry | undefined>, moved: boolean): number[] {
     // Without moves, the kept entries sit at their own positions of the ordered list: already in sequence.
-    const fixed = new Array<number>(kept.length).fill(NaN); // the order kept at each position, NaN for none
-    if (moved) {
+    const fixed = new Float64Array(kept.length).fill(NaN); // the order kept at each position, NaN for none
+    let increasing = true;
+    for (let i = 0, last = -Infinity; i < kept.length && increasing; i++) {
+      const e = kept[i];
+      if (e === undefined) continue;
+      if (e.order <= last) increasing = false;
+      last = e.order;
+    }
+    if (!moved || increasing) {
+      for (let i = 0; i < kept.length; i++) if (kept[i] !== undefined) fixed[i] = kept[i]!.order; // nothing moved
+    } else {
       const keptAt: number[] = [];
       for (let i = 0; i < kept.length; i++) if (kept[i] !== undefined) keptAt.push(i);
       const run = longestIncreasing(keptAt.map((i) => kept[i]!.order));
       for (const k of run) fixed[keptAt[k]!] = kept[keptAt[k]!]!.order;
-    } else {
-      for (let i = 0; i < kept.length; i++) if (kept[i] !== undefined) fixed[i] = kept[i]!.order;
     }
     const orders = new Array<number>(kept.length);
     let prev = 0;
@@ -388,6 +416,7 @@ export class CertificateStore extends EventEmitter {
     if (entry === undefined) return false;
     this.#index.remove(id);
     this.#entries.delete(id);
+    this.#ordered = undefined;
     this.#changed({ type: 'remove', entry });
     return true;
   }
@@ -423,7 +452,11 @@ export class CertificateStore extends EventEmitter {
 
   /** Every entry, in insertion order. */
   list(): CertificateEntry<LoadedCertificate>[] {
-    return [...this.#entries.values()].sort((a, b) => a.order - b.order);
+    return this.#list().slice();
+  }
+
+  #list(): Entry[] {
+    return (this.#ordered ??= [...this.#entries.values()].sort((a, b) => a.order - b.order));
   }
 
   /** The entry for `target` by rules R1-R7 (see `resolveCertificate`). */
@@ -483,6 +516,7 @@ export class CertificateStore extends EventEmitter {
     this.#index.remove(old.id);
     this.#index.add(entry);
     this.#entries.set(entry.id, entry);
+    this.#ordered = undefined;
     return entry;
   }
 

@@ -54,7 +54,7 @@ export function time(entry: CertificateEntry<unknown>, field: 'notBefore' | 'not
  * Validates one entry (R3, R4) and precomputes its ranks.
  * @throws {MtlsError} `ERR_INVALID_ENTRY`, `ERR_INVALID_HOST_PATTERN`, `ERR_INVALID_PORT`.
  */
-export function prepareEntry<C>(entry: CertificateEntry<C>, allowBroadPatterns: boolean): PreparedEntry<C> {
+export function prepareEntry<C>(entry: CertificateEntry<C>, allowBroadPatterns: boolean, parsed?: HostPattern): PreparedEntry<C> {
   if (typeof entry !== 'object' || entry === null) {
     throw new MtlsError('ERR_INVALID_ENTRY', 'Each certificate entry must be an object with id, host, order and certificate.');
   }
@@ -66,7 +66,7 @@ export function prepareEntry<C>(entry: CertificateEntry<C>, allowBroadPatterns: 
   }
   let pattern: HostPattern;
   try {
-    pattern = parseHostPattern(entry.host, allowBroadPatterns);
+    pattern = parsed ?? parseHostPattern(entry.host, allowBroadPatterns);
   } catch (err) {
     const message = err instanceof MtlsError ? err.message : String(err);
     throw new MtlsError('ERR_INVALID_HOST_PATTERN', `Entry ${label(entry)}: ${message}`, { cause: err });

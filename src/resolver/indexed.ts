@@ -1,4 +1,5 @@
 import { MtlsError } from '../errors.js';
+import type { HostPattern } from './host.js';
 import { compareRank, isValidAt, label, portMatches, prepareEntry, time, type PreparedEntry } from './entry.js';
 import { isIpHost, isSecureProtocol, parseTarget } from './host.js';
 import type {
@@ -134,9 +135,13 @@ export class ResolverIndex<C> implements Resolver<C> {
     this.#allowBroadPatterns = options.allowBroadPatterns ?? false;
   }
 
-  /** Validates and indexes one entry. @throws {MtlsError} on an invalid entry or a duplicate id. */
-  add(entry: CertificateEntry<C>): void {
-    const p = prepareEntry(entry, this.#allowBroadPatterns);
+  /**
+   * Validates and indexes one entry; `pattern`, when given, is the entry's host already parsed by
+   * `prepareEntry` under the same allowBroadPatterns (the store's replace validates first).
+   * @throws {MtlsError} on an invalid entry or a duplicate id.
+   */
+  add(entry: CertificateEntry<C>, pattern?: HostPattern): void {
+    const p = prepareEntry(entry, this.#allowBroadPatterns, pattern);
     if (this.#byId.has(entry.id)) {
       throw new MtlsError('ERR_INVALID_ENTRY', `Two entries have the id ${JSON.stringify(entry.id)}: ids must be unique.`);
     }
