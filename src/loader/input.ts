@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { MtlsError } from '../errors.js';
 
 export const DEFAULT_MAX_INPUT_BYTES = 4 * 1024 * 1024;
@@ -28,20 +28,51 @@ function checkPath(path: unknown, what: string): asserts path is string {
   }
 }
 
+/** Only regular files are read: a device (/dev/zero) never ends, a FIFO blocks until someone writes. */
+function checkRegular(path: string, what: string, info: Stats): void {
+  if (info.isDirectory()) throw fileError(path, what, Object.assign(new Error('directory'), { code: 'EISDIR' }));
+  if (!info.isFile()) {
+    throw new MtlsError('ERR_FILE_READ', `Cannot read the ${what} ${JSON.stringify(path)}: it is not a regular file (a device, pipe or socket); save the content to a file and give that path.`);
+  }
+}
+
 /**
- * Reads a file after checking its size, so that a huge file is refused before it is read.
- * Synchronous on purpose: certificate files are a few kilobytes, and one code path serves both
- * loadCertificate and the synchronous loadCaBundle.
+ * Reads a regular file of at most `max` bytes. The size is checked before reading (a huge file is
+ * refused without being read) and the read itself stops at `max` + 1 bytes (a file that grows
+ * meanwhile is refused too). Devices, FIFOs and sockets are refused before they are opened, and
+ * opened non-blocking in case one replaced the file in between. Synchronous on purpose:
+ * certificate files are a few kilobytes, and one code path serves both loadCertificate and the
+ * synchronous loadCaBundle.
  */
 export function readLimited(path: unknown, what: string, max: number): Buffer {
   checkPath(path, what);
+  let fd: number | undefined;
   try {
     const info = statSync(path);
-    if (info.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+    checkRegular(path, what, info);
     if (info.size > max) throw tooLarge(`${what} ${JSON.stringify(path)}`, info.size, max);
-    return readFileSync(path);
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    const opened = fstatSync(fd);
+    checkRegular(path, what, opened);
+    let buffer = Buffer.allocUnsafe(Math.min(opened.size, max) + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        // more than fstat said: the file is growing; read on, up to the limit
+        if (length > max) throw tooLarge(`${what} ${JSON.stringify(path)}`, length, max);
+        const bigger = Buffer.allocUnsafe(Math.min(buffer.length * 2, max + 1));
+        buffer.copy(bigger, 0, 0, length);
+        buffer = bigger;
+      }
+      const n = readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    return buffer.subarray(0, length);
   } catch (err) {
     if (err instanceof MtlsError) throw err;
     throw fileError(path, what, err);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
