@@ -6,6 +6,7 @@ import { loadCaBundle } from './loader/ca.js';
 import { DEFAULT_MAX_INPUT_BYTES, readLimited } from './loader/input.js';
 import { loadCertificate } from './loader/load.js';
 import type { CaBundle, CertificateSource, LoadOptions, LoadedCertificate } from './loader/types.js';
+import { ownFields } from './own.js';
 import { parsePortRule } from './resolver/entry.js';
 import { parseHostPattern } from './resolver/host.js';
 import type { PortRule } from './resolver/types.js';
@@ -124,7 +125,7 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
   const fileLocation = file === undefined ? {} : { file };
   const label = new Where(file === undefined ? 'Config' : `Config ${JSON.stringify(file)}`, fileLocation);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(label, 'it must be a JSON object with a "certificates" array.');
-  const config = raw as Record<string, unknown>;
+  const config = ownFields(raw as Record<string, unknown>);
   checkFields(config, TOP_FIELDS, label);
   if (!Array.isArray(config.certificates)) throw invalid(label, '"certificates" must be an array of { host, cert + key | pem | pfx, ... }.');
   const topField = (field: string) => new Where(`${label}, field "${field}"`, { ...fileLocation, field });
@@ -157,7 +158,7 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
       return new Where(text, { ...fileLocation, entry: index, ...(name === undefined ? {} : { name }), ...(field === undefined ? {} : { field }) });
     };
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(where(), 'each certificate must be an object.');
-    const e = value as Record<string, unknown>;
+    const e = ownFields(value as Record<string, unknown>);
     checkFields(e, ENTRY_FIELDS, where());
     for (const field of ['name', 'id', 'cert', 'key', 'pem', 'pfx', 'certEnv', 'keyEnv', 'pemEnv', 'pfxBase64Env', 'passphraseEnv', 'passphrase']) {
       if (e[field] !== undefined && (typeof e[field] !== 'string' || e[field] === '')) throw invalid(where(field), 'it must be a non-empty string.');

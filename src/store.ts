@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
 import { readConfig, type MtlsConfig } from './config.js';
 import { MtlsError } from './errors.js';
+import { ownFields } from './own.js';
 import type { CaBundle, LoadedCertificate } from './loader/types.js';
 import { prepareEntry } from './resolver/entry.js';
 import type { HostPattern } from './resolver/host.js';
@@ -182,8 +183,8 @@ export class CertificateStore extends EventEmitter {
 
   constructor(defaults: StoreDefaults = {}) {
     super();
-    this.#defaults = Object.freeze({ ...defaults });
-    this.#index = new ResolverIndex<LoadedCertificate>({ allowBroadPatterns: defaults.allowBroadPatterns === true });
+    this.#defaults = Object.freeze(ownFields(defaults));
+    this.#index = new ResolverIndex<LoadedCertificate>({ allowBroadPatterns: this.#defaults.allowBroadPatterns === true });
   }
 
   /** Defaults for the adapters (from a config file, or given here); `replace` can change them. */
@@ -263,7 +264,8 @@ export class CertificateStore extends EventEmitter {
   replace(entries: readonly StoreEntryInput[], defaults?: StoreDefaults): StoreReplacement {
     if (!Array.isArray(entries)) throw new MtlsError('ERR_INVALID_ENTRY', 'replace() takes an array of { host, port?, name?, primary?, certificate, id? }.');
     if (defaults !== undefined) checkDefaults(defaults);
-    const nextDefaults = defaults === undefined || sameDefaults(defaults, this.#defaults) ? this.#defaults : Object.freeze({ ...defaults });
+    const given = defaults === undefined ? undefined : ownFields(defaults);
+    const nextDefaults = given === undefined || sameDefaults(given, this.#defaults) ? this.#defaults : Object.freeze(given);
     const allowBroad = nextDefaults.allowBroadPatterns === true;
     const rebuild = allowBroad !== (this.#defaults.allowBroadPatterns === true);
     // 1. Check every input; ids given explicitly are reserved for their input.

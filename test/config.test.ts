@@ -246,3 +246,25 @@ describe('which field an error names', () => {
     }
   });
 });
+
+describe('settings are own properties only', () => {
+  it('rejectUnauthorized and allowBroadPatterns inherited from a prototype are ignored (config, store, adapter options)', async () => {
+    const inherited = Object.create({ rejectUnauthorized: false, allowBroadPatterns: true }) as Record<string, unknown>;
+    inherited.certificates = [{ host: 'a.acme.com', pem: fixture('rsa.pem') }];
+    const { defaults } = await readConfig(inherited as never);
+    expect(defaults).toEqual({});
+    const broad = Object.create({ allowBroadPatterns: true }) as Record<string, unknown>;
+    broad.certificates = [{ host: '*.com', pem: fixture('rsa.pem') }];
+    await expect(readConfig(broad as never)).rejects.toMatchObject({ code: 'ERR_INVALID_HOST_PATTERN' });
+    const entry = Object.create({ passphrase: 'inherited' }) as Record<string, unknown>;
+    Object.assign(entry, { host: 'a.acme.com', pem: fixture('rsa.pem') });
+    expect((await readConfig({ certificates: [entry] } as never)).warnings).toEqual([]); // no inline-passphrase warning: not read
+
+    const store = new CertificateStore(Object.create({ rejectUnauthorized: false }) as never);
+    expect(store.defaults.rejectUnauthorized).toBeUndefined();
+    store.replace([], Object.create({ rejectUnauthorized: false }) as never);
+    expect(store.defaults.rejectUnauthorized).toBeUndefined();
+    const { resolveAdapterOptions } = await import('../src/adapter/options.js');
+    expect(resolveAdapterOptions(store, Object.create({ rejectUnauthorized: false }) as never).rejectUnauthorized).toBe(true);
+  });
+});

@@ -1,6 +1,7 @@
 // Options in, resolved options out: the caller's, then the store's defaults, then the library's.
 import { MtlsError } from '../errors.js';
 import type { CertificateStore, StoreDefaults } from '../store.js';
+import { ownFields } from '../own.js';
 import { resolveCaList, type CaInput } from './contexts.js';
 import type { SelectEvent } from './events.js';
 import { resolveProxy, type ProxyOption, type ProxyPlan, type ProxyTlsOptions } from './proxy.js';
@@ -50,8 +51,9 @@ export interface ResolvedAdapterOptions {
  * comes from the store's defaults (`ca`, `rejectUnauthorized`) is read live, so a `store.replace`
  * with new defaults applies to the next connection; the CA list is rebuilt once per change.
  */
-export function resolveAdapterOptions(store: CertificateStore, options: AdapterOptions = {}): ResolvedAdapterOptions {
-  if (typeof options !== 'object' || options === null) throw new MtlsError('ERR_INVALID_OPTION', 'Adapter options must be an object.');
+export function resolveAdapterOptions(store: CertificateStore, given: AdapterOptions = {}): ResolvedAdapterOptions {
+  if (typeof given !== 'object' || given === null) throw new MtlsError('ERR_INVALID_OPTION', 'Adapter options must be an object.');
+  const options = ownFields(given);
   const { fallbackToPrimary = false, onSelect } = options;
   if (options.rejectUnauthorized !== undefined && typeof options.rejectUnauthorized !== 'boolean') throw new MtlsError('ERR_INVALID_OPTION', 'The option rejectUnauthorized must be true or false.');
   if (onSelect !== undefined && typeof onSelect !== 'function') throw new MtlsError('ERR_INVALID_OPTION', 'The option onSelect must be a function.');
