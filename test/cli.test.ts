@@ -1,6 +1,6 @@
 // The built command, run as a user would: from the packed package, as a child process.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -325,6 +325,44 @@ describe('mtls-resolver (the packed CLI)', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).certificates.map((c: { host: string }) => c.host)).toEqual(['*.example.com', 'example.com']);
     expect(r.stderr).toMatch(/^note: /m);
+  });
+
+  describe('untrusted text is printed with its control characters escaped', () => {
+    // A title change (OSC 0), a screen clear (CSI 2J) and a right-to-left override: none may reach the terminal.
+    const HOSTILE = '\x1b]0;pwned\x07\x1b[2J\u202e';
+    const ESCAPED = '\\x1b]0;pwned\\x07\\x1b[2J\\u202e';
+    const raw = /[\x00-\x08\x0b-\x1f\x7f\u202e]/;
+
+    it('resolve: entry names', async () => {
+      const file = config('hostile-names.json', { certificates: [{ name: `api${HOSTILE}`, host: 'api.acme.com', pem: fixture('rsa.pem') }] });
+      const r = await run(['resolve', 'https://api.acme.com/', '--config', file]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`api${ESCAPED}`);
+      expect(r.stdout).not.toMatch(raw);
+    });
+
+    it('import: hosts and names in the notes', async () => {
+      const list = config('hostile-newman.json', [{ name: `n${HOSTILE}`, matches: [`ftp://evil${HOSTILE}.test/*`], cert: { src: 'a.crt' }, key: { src: 'a.key' } }]);
+      const r = await run(['import', '--from', 'newman', list]);
+      expect(`${r.stdout}${r.stderr}`).not.toMatch(raw);
+      expect(r.stderr).toMatch(/note: item 0 \("n\\u001b\]0;pwned\\u0007\\u001b\[2J\\u202e"\): "ftp:\/\/evil\\u001b/);
+    });
+
+    it('fetch -v: the subject of a hostile server certificate', async () => {
+      const dir = mkdtempSync(join(work, 'evil-'));
+      const [key, crt] = [join(dir, 'evil.key'), join(dir, 'evil.crt')];
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', crt, '-days', '2', '-utf8', '-subj', `/CN=evil${HOSTILE}`, '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
+      const evil = await startMtlsServer({ identity: { key: readFileSync(key), cert: readFileSync(crt) } });
+      try {
+        const file = config('hostile-fetch.json', { certificates: [{ host: 'localhost', port: '*', pem: fixture('rsa.pem') }] });
+        const r = await run(['fetch', evil.url('localhost'), '--config', file, '--insecure', '-v']);
+        expect(r.code).toBe(0);
+        expect(r.stderr).toMatch(/subject\s+CN=evil\\x1b\]0;pwned\\x07/);
+        expect(r.stderr).not.toMatch(raw);
+      } finally {
+        await evil.close();
+      }
+    });
   });
 
   it('demo: needs nothing, ends by itself, and the resolver and the server agree', async () => {

@@ -20,11 +20,13 @@ import type { CertificateSummary, LoadedCertificate } from '../loader/types.js';
 import type { Explanation } from '../resolver/types.js';
 import { storeFromConfig, type CertificateStore } from '../store.js';
 import { formatDemo, runDemo } from './demo.js';
-import { block, styleFor, table } from './output.js';
+import { block, safeWriter, styleFor, table } from './output.js';
 import { groupedWarnings } from './warnings.js';
 
-const out = process.stdout;
-const err = process.stderr;
+// Everything printed goes through terminalSafe: text from files, servers and imports is shown
+// with its control characters escaped.
+const out = safeWriter(process.stdout);
+const err = safeWriter(process.stderr);
 
 class UsageError extends Error {}
 
@@ -289,7 +291,11 @@ const commands: Record<string, Command> = {
           err.write(`< ${res.status} ${res.statusText}\n`);
           res.headers.forEach((v, k) => err.write(`< ${k}: ${v}\n`));
         }
-        out.write(Buffer.from(await res.arrayBuffer()));
+        // The body as it came to a file or a pipe (like curl); on a terminal, as text with its
+        // control characters escaped.
+        const body = new Uint8Array(await res.arrayBuffer());
+        if (out.isTTY === true) out.write(new TextDecoder().decode(body));
+        else out.raw(body);
         return 0;
       } finally {
         if (verbose) unsubscribe('mtls-resolver:connect', onConnect);

@@ -31,12 +31,12 @@ export interface TestServer {
 type Route = (req: IncomingMessage, res: ServerResponse, received: Received) => boolean;
 
 /** An https server that answers every request with the client certificate it received, as JSON. */
-export async function startMtlsServer(options: { rejectUnauthorized?: boolean; trust?: Buffer[]; route?: Route; delayMs?: number } = {}): Promise<TestServer> {
+export async function startMtlsServer(options: { rejectUnauthorized?: boolean; trust?: Buffer[]; route?: Route; delayMs?: number; identity?: { key: Buffer; cert: Buffer } } = {}): Promise<TestServer> {
   let handshakes = 0;
   const server: Server = createHttpsServer(
     {
-      key: readFixture('server.key'),
-      cert: readFixture('server-chain.pem'),
+      key: options.identity?.key ?? readFixture('server.key'),
+      cert: options.identity?.cert ?? readFixture('server-chain.pem'),
       ca: options.trust ?? [readFixture('int.crt'), readFixture('ca.crt')],
       requestCert: true,
       rejectUnauthorized: options.rejectUnauthorized ?? false,
