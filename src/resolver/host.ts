@@ -180,10 +180,18 @@ function bareIpv6(source: string): string | undefined {
   return toAsciiHost(inner);
 }
 
+/** The most host patterns one entry's braces may expand to. */
+export const MAX_ALTERNATIVES = 256;
+
 function parseGlob(source: string, allowBroadPatterns: boolean): HostPattern {
   let lower = source.toLowerCase();
   if (lower.endsWith('.')) lower = lower.slice(0, -1);
-  const alternatives = minimatch.braceExpand(lower).map((alt) => parseAlternative(source, alt, allowBroadPatterns));
+  // Bounded: `{1..1000}{1..1000}` would be a million patterns (a second of CPU at every add).
+  const expanded = minimatch.braceExpand(lower, { braceExpandMax: MAX_ALTERNATIVES + 1 });
+  if (expanded.length > MAX_ALTERNATIVES) {
+    throw invalidPattern(source, `its braces expand to more than ${MAX_ALTERNATIVES} host patterns; give the hosts as separate entries, or use a wildcard such as "*.acme.com".`);
+  }
+  const alternatives = expanded.map((alt) => parseAlternative(source, alt, allowBroadPatterns));
   const normalized = alternatives.length === 1 ? alternatives[0]!.text : lower;
   let matchers: Array<(hostname: string) => boolean> | undefined; // compiled on first use, once
   return {

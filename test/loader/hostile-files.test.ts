@@ -27,14 +27,13 @@ const files: Array<[string, string, string]> = [
 ];
 
 describe.each(files)('%s', (_name, file, code) => {
+  // Refused, not read: read, /dev/zero never ends and a FIFO never answers (the test would time out).
   const quickly = async (load: () => Promise<unknown>) => {
-    const started = Date.now();
     const err = await load().then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).toMatchObject({ code });
-    expect(Date.now() - started).toBeLessThan(2000); // a generous bound: refused, not read
     return err as Error;
   };
 

@@ -39,6 +39,8 @@ describe('host patterns (R3)', () => {
     ['{a.x.com,*.org}', /"\*\.org" is too broad/],
     ['10.0.0.*', /too broad/],
     ['x{a}y.acme.com', /braces must hold two or more alternatives/],
+    ['{1..1000}{1..1000}{1..1000}.x.test', /its braces expand to more than 256 host patterns/],
+    ['api-{1..257}.acme.com', /more than 256/],
     ['api..acme.com', /letters, digits/],
     ['api$.acme.com', /letters, digits/],
     ['*.b\u00fccher$.de', /not a valid label|may use/],
@@ -46,6 +48,10 @@ describe('host patterns (R3)', () => {
     ['+(a|b).acme.com', /letters, digits/],
   ])('rejects %j and says what to write', (pattern, message) => {
     expect(() => matchesHost(pattern, 'api.acme.com')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_HOST_PATTERN', message: expect.stringMatching(message) }));
+  });
+
+  it('a brace pattern of up to 256 hosts is fine', () => {
+    expect(matchesHost('api-{1..256}.acme.com', 'api-256.acme.com')).toBe(true);
   });
 
   it.each([
