@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
 import { readConfig, type MtlsConfig } from './config.js';
 import { MtlsError } from './errors.js';
+import { notifyFollowers } from './follow.js';
 import { ownFields } from './own.js';
 import type { CaBundle, LoadedCertificate } from './loader/types.js';
 import { prepareEntry } from './resolver/entry.js';
@@ -524,6 +525,7 @@ export class CertificateStore extends EventEmitter {
 
   #changed(change: StoreChange): void {
     this.#generation++;
+    notifyFollowers(this, change);
     this.emit('change', change);
     this.#scheduleExpiry();
   }

@@ -9,6 +9,7 @@ import { isMtlsError } from '../errors.js';
 import type { LoadedCertificate } from '../loader/types.js';
 import { isSecureProtocol } from '../resolver/host.js';
 import type { Match } from '../resolver/types.js';
+import { followStore } from '../follow.js';
 import type { CertificateStore, StoreChange } from '../store.js';
 import { describeConnectError } from './errors.js';
 import { reportConnect, reportSelect } from './events.js';
@@ -112,7 +113,7 @@ const agentProto = https.Agent.prototype as unknown as {
 export class MtlsHttpsAgent extends https.Agent {
   readonly #store: CertificateStore;
   readonly #resolved: ResolvedAdapterOptions;
-  readonly #onChange: (change: StoreChange) => void;
+  readonly #unfollow: () => void;
   /** The pool names in use whose certificate still applies, with what they were chosen for. */
   readonly #live = new Map<string, Choice>();
   /** Pool names whose certificate no longer applies (a store change): their sockets are not reused. */
@@ -125,8 +126,7 @@ export class MtlsHttpsAgent extends https.Agent {
     super({ keepAlive: true, ...options.agentOptions });
     this.#store = store;
     this.#resolved = resolved;
-    this.#onChange = (change: StoreChange) => this.#reconcile(change.type === 'replace' && change.defaultsChanged);
-    store.on('change', this.#onChange);
+    this.#unfollow = followStore(store, this, MtlsHttpsAgent.#onChange);
   }
 
   #choose(o: https.RequestOptions): Choice {
@@ -207,6 +207,11 @@ export class MtlsHttpsAgent extends https.Agent {
     return agentProto.keepSocketAlive.call(this, socket);
   }
 
+  /** Held weakly by the store: a module-level function, so that it holds no agent. */
+  static #onChange(agent: MtlsHttpsAgent, change: StoreChange): void {
+    agent.#reconcile(change.type === 'replace' && change.defaultsChanged);
+  }
+
   /** After a store change: close idle sockets of stale certificates, and queue their waiting requests anew. */
   #reconcile(all: boolean): void {
     const self = this as unknown as Internals;
@@ -233,7 +238,7 @@ export class MtlsHttpsAgent extends https.Agent {
   }
 
   override destroy(): void {
-    this.#store.off('change', this.#onChange);
+    this.#unfollow();
     super.destroy();
     this.#live.clear();
     this.#stale.clear();

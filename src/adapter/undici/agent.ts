@@ -2,6 +2,7 @@
 // routers build one slot per (certificate, verification) through the slot factory.
 import { Agent, type Dispatcher } from 'undici';
 import { MtlsError } from '../../errors.js';
+import { followStore } from '../../follow.js';
 import type { CertificateStore, StoreChange } from '../../store.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions } from '../options.js';
 import type { RuntimeDispatcher } from '../runtime.js';
@@ -21,8 +22,7 @@ export interface DispatcherOptions extends AdapterOptions {
 
 /** The undici Agent that {@link createDispatcher} returns. */
 export class MtlsAgent extends Agent {
-  readonly #store: CertificateStore;
-  readonly #onChange: (change: StoreChange) => void;
+  readonly #unfollow: () => void;
 
   constructor(store: CertificateStore, options: DispatcherOptions = {}) {
     const resolved = resolveAdapterOptions(store, options);
@@ -46,13 +46,17 @@ export class MtlsAgent extends Agent {
       }),
     };
     super({ ...clientOptions, ...(connections == null ? {} : { connections }), factory: (origin: string | URL) => new OriginRouter(origin, shared) });
-    this.#store = store;
-    this.#onChange = (change) => {
-      // New defaults (a CA, verification) apply to every connection: none is kept.
-      const all = change.type === 'replace' && change.defaultsChanged;
-      for (const router of [...shared.routers]) router.reconcile(all);
-    };
-    store.on('change', this.#onChange);
+    this.#shared = shared;
+    this.#unfollow = followStore(store, this, MtlsAgent.#onChange);
+  }
+
+  readonly #shared: RouterShared;
+
+  /** After a store change: each origin closes the connections whose certificate no longer applies. */
+  static #onChange(agent: MtlsAgent, change: StoreChange): void {
+    // New defaults (a CA, verification) apply to every connection: none is kept.
+    const all = change.type === 'replace' && change.defaultsChanged;
+    for (const router of [...agent.#shared.routers]) router.reconcile(all);
   }
 
   /**
@@ -71,7 +75,7 @@ export class MtlsAgent extends Agent {
   override close(): Promise<void>;
   override close(callback: () => void): void;
   override close(...args: unknown[]): Promise<void> | void {
-    this.#store.off('change', this.#onChange);
+    this.#unfollow();
     return (super.close as (...a: unknown[]) => Promise<void> | void)(...args);
   }
 
@@ -80,7 +84,7 @@ export class MtlsAgent extends Agent {
   override destroy(callback: () => void): void;
   override destroy(err: Error | null, callback: () => void): void;
   override destroy(...args: unknown[]): Promise<void> | void {
-    this.#store.off('change', this.#onChange);
+    this.#unfollow();
     return (super.destroy as (...a: unknown[]) => Promise<void> | void)(...args);
   }
 }
