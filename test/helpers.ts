@@ -1,7 +1,9 @@
 import { execFile, execFileSync } from 'node:child_process';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import forge from 'node-forge';
 import { fileURLToPath } from 'node:url';
 
 /** Where global-setup put the OpenSSL-made fixtures. */
@@ -68,4 +70,36 @@ export function secretMount(dir: string, files: Record<string, string | Buffer>)
   write(files);
   for (const name of Object.keys(files)) symlinkSync(`..data/${name}`, join(dir, name));
   return { update: write };
+}
+
+/**
+ * `count` distinct client certificates for one shared EC P-256 key, issued by a tenant CA made
+ * here: forge builds each certificate (its public key spliced in as DER: forge only knows RSA
+ * keys), node:crypto signs it (forge's RSA signing in JavaScript would take seconds per
+ * hundred). Thousands of tenants in a few seconds.
+ */
+export function tenantCertificates(count: number): { key: string; certs: string[]; ca: string } {
+  const tenant = generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const issuer = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const tbsOf = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate; // not in @types
+  const tenantSpki = forge.asn1.fromDer(forge.util.createBuffer(tenant.publicKey.toString('binary')));
+  const now = Date.now();
+  const make = (serial: number, subject: string, ca: boolean): string => {
+    const cert = forge.pki.createCertificate();
+    cert.serialNumber = serial.toString(16).padStart(2, '0');
+    cert.validity.notBefore = new Date(now - 86_400_000);
+    cert.validity.notAfter = new Date(now + 30 * 86_400_000);
+    cert.publicKey = forge.pki.publicKeyFromPem(issuer.publicKey);
+    cert.setSubject([{ name: 'commonName', value: subject }]);
+    cert.setIssuer([{ name: 'commonName', value: 'Tenant CA' }]);
+    cert.setExtensions([{ name: 'basicConstraints', cA: ca }]);
+    cert.siginfo.algorithmOid = cert.signatureOid = forge.pki.oids.sha256WithRSAEncryption!;
+    const tbs = tbsOf(cert);
+    if (!ca) (tbs.value as forge.asn1.Asn1[])[6] = tenantSpki; // version, serial, algorithm, issuer, validity, subject, key
+    (cert as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
+    cert.signature = sign('sha256', Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary'), issuer.privateKey).toString('binary');
+    return forge.pki.certificateToPem(cert);
+  };
+  const ca = make(1, 'Tenant CA', true);
+  return { key: tenant.privateKey, ca, certs: Array.from({ length: count }, (_, i) => make(i + 2, `tenant-${i}`, false)) };
 }

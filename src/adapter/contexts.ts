@@ -96,8 +96,16 @@ export function secureContextFor(certificate: LoadedCertificate | undefined, ca:
   if (context === undefined) {
     context = createContext(certificate, ca);
     byCert.set(caKey, context);
+    contextsMade++;
   }
   return context;
+}
+
+let contextsMade = 0;
+
+/** @internal How many secure contexts this process has made (for the tests). */
+export function secureContextsMade(): number {
+  return contextsMade;
 }
 
 type NativeContext = { addCACert?: (pem: string) => void };
