@@ -10,7 +10,7 @@
 // of the old pair with the new certificate, a file half written) is read again a few times, and
 // only then reported: the store keeps serving what it had.
 import { EventEmitter } from 'node:events';
-import { watch, realpathSync, type FSWatcher } from 'node:fs';
+import { existsSync, watch, realpathSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { readConfig } from './config.js';
 import { MtlsError, isMtlsError } from './errors.js';
@@ -100,6 +100,7 @@ export class ConfigWatcher extends EventEmitter {
       return await reload;
     } finally {
       this.#loading = undefined;
+      if (this.#dirty) this.#schedule(); // a file changed while reading
     }
   }
 
@@ -152,6 +153,7 @@ export class ConfigWatcher extends EventEmitter {
         this.#failures = 0;
       },
       (err: unknown) => {
+        this.#sync(); // a directory may be gone: wait for it from its parent
         if (this.#closed || this.#dirty) return; // a newer change is on its way
         if (this.#failures++ < this.#retries) {
           this.#schedule();
@@ -180,6 +182,7 @@ export class ConfigWatcher extends EventEmitter {
    */
   #sync(): void {
     if (this.#closed) return;
+    // (a directory that is gone is waited for from an ancestor: see #watch)
     const names = new Map<string, Set<string>>();
     const note = (file: string) => {
       const dir = dirname(file);
@@ -198,27 +201,38 @@ export class ConfigWatcher extends EventEmitter {
     }
     this.#names = names;
     for (const [dir, watcher] of this.#watchers) {
-      if (!names.has(dir)) {
+      if (!names.has(dir) || !existsSync(dir)) {
         watcher.close();
         this.#watchers.delete(dir);
       }
     }
-    for (const dir of names.keys()) {
-      if (this.#watchers.has(dir)) continue;
-      try {
-        const watcher = watch(dir, { persistent: this.#persistent }, (_event, name) => {
-          if (name === null || name.startsWith('..') || this.#names.get(dir)?.has(name) === true) this.#changed();
-        });
-        watcher.on('error', () => {
-          // the directory went away: stop this watch; the next reload (which now fails and reports) watches again
-          watcher.close();
-          this.#watchers.delete(dir);
-          this.#changed();
-        });
-        this.#watchers.set(dir, watcher);
-      } catch {
-        // a directory that does not exist (yet): the next successful reload watches it
-      }
+    for (const dir of [...names.keys()]) this.#watch(dir);
+  }
+
+  /**
+   * Watches `dir`; a directory that does not exist (deleted, not created yet) is waited for from
+   * its nearest existing ancestor, whose event for it reloads (and the reload watches it again).
+   */
+  #watch(dir: string): void {
+    if (this.#watchers.has(dir)) return;
+    try {
+      const watcher = watch(dir, { persistent: this.#persistent }, (_event, name) => {
+        if (name === null || name.startsWith('..') || this.#names.get(dir)?.has(name) === true) this.#changed();
+      });
+      watcher.on('error', () => {
+        // the directory went away: this watch ends; the reload it starts (failing, reported) watches again
+        watcher.close();
+        this.#watchers.delete(dir);
+        this.#changed();
+      });
+      this.#watchers.set(dir, watcher);
+    } catch {
+      const parent = dirname(dir);
+      if (parent === dir) return;
+      const set = this.#names.get(parent) ?? new Set<string>();
+      set.add(basename(dir));
+      this.#names.set(parent, set);
+      this.#watch(parent);
     }
   }
 }

@@ -192,6 +192,30 @@ describe('watchConfig: a broken state keeps the old certificates', () => {
     expect(w.current()).toBe(fingerprints.ec384);
   });
 
+  it('the directory of the files deleted, then made again with a renewal: one error, then the reload', async () => {
+    const dir = join(root, `dirs-${++n}`);
+    mkdirSync(join(dir, 'certs'), { recursive: true });
+    writeFileSync(join(dir, 'certs', 'client.pem'), readFixture('rsa.pem'));
+    writeFileSync(join(dir, 'certs.json'), JSON.stringify({ certificates: [{ host: 'a.test', pem: 'certs/client.pem' }] }));
+    const watcher = await watchConfig(join(dir, 'certs.json'), { debounceMs: DEBOUNCE, retries: 0 });
+    open.push(watcher);
+    const reloads: ConfigReload[] = [];
+    const errors: MtlsError[] = [];
+    watcher.on('reload', (r: ConfigReload) => reloads.push(r));
+    watcher.on('error', (e: MtlsError) => errors.push(e));
+    rmSync(join(dir, 'certs'), { recursive: true });
+    await until('the error', () => errors.length === 1);
+    expect(errors[0]).toMatchObject({ code: 'ERR_FILE_READ', location: { field: 'pem' } });
+    await settle();
+    mkdirSync(join(dir, 'certs'));
+    writeFileSync(join(dir, 'certs', 'client.pem'), readFixture('ed25519.pem'));
+    await until('the reload', () => reloads.length === 1);
+    expect(watcher.store.resolve('https://a.test/')?.entry.certificate.fingerprint256).toBe(fingerprints.ed25519);
+    writeFileSync(join(dir, 'certs', 'client.pem'), readFixture('ec384.pem')); // and the new directory is watched itself
+    await until('the second reload', () => reloads.length === 2);
+    expect(watcher.store.resolve('https://a.test/')?.entry.certificate.fingerprint256).toBe(fingerprints.ec384);
+  });
+
   it('invalid JSON and a mismatched key: one error each, the store untouched; fixed files reload', async () => {
     const w = await watched({ 'tls.crt': readFixture('rsa.crt'), 'tls.key': readFixture('rsa.key') }, { cert: 'tls.crt', key: 'tls.key' }, { retries: 0 });
     const generation = w.watcher.store.generation;
