@@ -74,7 +74,8 @@ describe('mtls-resolver (the packed CLI)', () => {
     [['inspect'], /inspect takes one file/],
     [['inspect', 'a', '--bogus'], /Unknown option '--bogus'/],
     [['resolve', 'https://a.test/'], /--config <certs.json> is required/],
-    [['import', 'x.json', '--from', 'curl'], /--from must be newman, bruno or insomnia/],
+    [['import', 'x.json', '--from', 'curl'], /--from must be postman, newman, bruno or insomnia/],
+    [['import', 'x.json', '--from', 'constructor'], /--from must be postman, newman, bruno or insomnia/],
   ])('usage error %j: one line, exit 2', async (args, message) => {
     const r = await run(args);
     expect(r.code).toBe(2);
@@ -319,12 +320,17 @@ describe('mtls-resolver (the packed CLI)', () => {
     expect(r.stderr).toMatch(/^error ERR_USAGE: demo takes no arguments/);
   });
 
-  it('import --from newman prints certs.json and notes', async () => {
+  it.each(['newman', 'postman'])('import --from %s prints certs.json and notes', async (from) => {
     const list = config('newman.json', [{ name: 'n', matches: ['https://*.example.com/*'], cert: { src: 'a.crt' }, key: { src: 'a.key' } }]);
-    const r = await run(['import', '--from', 'newman', list]);
+    const r = await run(['import', '--from', from, list]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).certificates.map((c: { host: string }) => c.host)).toEqual(['*.example.com', 'example.com']);
     expect(r.stderr).toMatch(/^note: /m);
+  });
+
+  it('fetch --help shows --select', async () => {
+    const r = await run(['fetch', '--help']);
+    expect(r.stdout).toMatch(/\[--select <id\|name>\]/);
   });
 
   describe('untrusted text is printed with its control characters escaped', () => {

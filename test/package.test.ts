@@ -114,4 +114,10 @@ describe('the built package', () => {
     expect(pkg).toMatchObject({ name: 'mtls-resolver', type: 'module', sideEffects: false, engines: { node: '>=20.18.1' } });
     expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(['.', './resolver', './loader', './adapter']));
   });
+
+  it('the tarball holds the license and the examples the README links to', () => {
+    const listed = execFileSync('npm', ['pack', '--dry-run', '--json'], { cwd: root, encoding: 'utf8' });
+    const files = (JSON.parse(listed) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((f) => f.path);
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'examples/secrets-manager.ts', 'examples/fetch.ts', 'dist/index.js']));
+  });
 });

@@ -225,7 +225,7 @@ const commands: Record<string, Command> = {
   },
   fetch: {
     summary: 'send a request like curl, presenting the certificate the config resolves',
-    usage: 'mtls-resolver fetch <url> --config certs.json [-X METHOD] [-H "Name: value"]... [-d body] [--insecure] [--proxy URL | --no-proxy] [-v]\n\nLike curl, fetch goes through HTTPS_PROXY / HTTP_PROXY (minus NO_PROXY) when they are set; --proxy overrides them, --no-proxy ignores them.',
+    usage: 'mtls-resolver fetch <url> --config certs.json [-X METHOD] [-H "Name: value"]... [-d body] [--select <id|name>] [--insecure] [--proxy URL | --no-proxy] [-v]\n\n--select presents the certificate of that entry (id or name) to this URL\'s origin instead of the one the rules choose. Like curl, fetch goes through HTTPS_PROXY / HTTP_PROXY (minus NO_PROXY) when they are set; --proxy overrides them, --no-proxy ignores them.',
     example: 'mtls-resolver fetch https://api.acme.com/v1/orders --config certs.json -v\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json -X POST -H "content-type: application/json" -d \'{"id":1}\'\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json --proxy http://proxy.corp:3128 -v',
     options: {
       config: { type: 'string', short: 'c' },
@@ -305,13 +305,20 @@ const commands: Record<string, Command> = {
   },
   import: {
     summary: 'turn a Newman, Bruno or Insomnia certificate setup into certs.json',
-    usage: 'mtls-resolver import --from newman|bruno|insomnia <file> [--base-dir DIR]',
+    usage: 'mtls-resolver import --from postman|newman|bruno|insomnia <file> [--base-dir DIR]',
     example: 'mtls-resolver import --from newman client-certs.json > certs.json',
     options: { from: { type: 'string' }, 'base-dir': { type: 'string' } },
     async run([file, ...rest], values) {
       if (file === undefined || rest.length > 0) throw new UsageError('import takes one file');
-      const convert = { newman: convertNewmanCertList, bruno: convertBrunoConfig, insomnia: convertInsomniaCertificates }[values.from as string];
-      if (convert === undefined) throw new UsageError('--from must be newman, bruno or insomnia');
+      // postman: a Postman/Newman client certificate list (Newman's --ssl-client-cert-list)
+      const converters = new Map([
+        ['postman', convertNewmanCertList],
+        ['newman', convertNewmanCertList],
+        ['bruno', convertBrunoConfig],
+        ['insomnia', convertInsomniaCertificates],
+      ]);
+      const convert = converters.get(values.from as string);
+      if (convert === undefined) throw new UsageError('--from must be postman, newman, bruno or insomnia');
       const input = parseJsonFile(file, 'file to import');
       const { config, notes } = convert(input, { baseDir: (values['base-dir'] as string | undefined) ?? (await import('node:path')).dirname(file) });
       for (const n of notes) err.write(`note: ${n}\n`);
