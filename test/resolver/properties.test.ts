@@ -94,6 +94,7 @@ function actual(entries: CertificateEntry<string>[], url: string, o: ResolveOpti
     return m === undefined ? undefined : { id: m.entry.id, kind: m.kind };
   } catch (err) {
     if (isMtlsError(err, 'ERR_CERTIFICATE_NOT_FOUND')) return 'not-found';
+    if (isMtlsError(err, 'ERR_AMBIGUOUS_SELECT')) return 'ambiguous';
     if (isMtlsError(err, 'ERR_CERTIFICATE_EXPIRED')) return 'expired';
     throw err;
   }
@@ -283,6 +284,18 @@ describe('rules R1-R7', () => {
       }),
       RUNS,
     );
+  });
+
+  it('R7: a name two entries share selects nothing (ERR_AMBIGUOUS_SELECT naming their ids); an id still does', () => {
+    const entries = [
+      { id: 'a', host: 'a.acme.com', name: 'prod', order: 1, certificate: 'a' },
+      { id: 'b', host: 'b.acme.com', name: 'prod', order: 2, certificate: 'b' },
+      { id: 'c', host: 'c.acme.com', name: 'staging', order: 3, certificate: 'c' },
+    ];
+    const r = createResolver(entries);
+    expect(() => r.resolve('https://x.test/', { now: NOW, select: 'prod' })).toThrow(expect.objectContaining({ code: 'ERR_AMBIGUOUS_SELECT', message: expect.stringMatching(/2 certificates have the name "prod" \(ids "a", "b"\): select one by its id/) }));
+    expect(r.resolve('https://x.test/', { now: NOW, select: 'b' })).toMatchObject({ kind: 'selected', entry: { id: 'b' } });
+    expect(r.resolve('https://x.test/', { now: NOW, select: 'staging' })).toMatchObject({ kind: 'selected', entry: { id: 'c' } });
   });
 
   it('R7: select picks the entry whatever the host; primary only when nothing matches and fallbackToPrimary', () => {

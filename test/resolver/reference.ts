@@ -76,7 +76,7 @@ function better(a: RefEntry, b: RefEntry): number {
   return a.id < b.id ? 1 : -1;
 }
 
-export type RefResult = { id: string; kind: 'exact' | 'wildcard' | 'selected' | 'primary' } | 'not-found' | 'expired' | undefined;
+export type RefResult = { id: string; kind: 'exact' | 'wildcard' | 'selected' | 'primary' } | 'not-found' | 'ambiguous' | 'expired' | undefined;
 
 export function referenceResolve(entries: RefEntry[], url: string, o: RefOptions): RefResult {
   const u = new URL(url);
@@ -85,8 +85,9 @@ export function referenceResolve(entries: RefEntry[], url: string, o: RefOptions
   const usable = (e: RefEntry) => o.includeExpired === true || valid(e, o.now);
   if (o.select !== undefined) {
     const byId = entries.find((e) => e.id === o.select);
-    const byName = entries.filter((e) => e.name === o.select).sort((a, b) => b.order - a.order || (a.id < b.id ? 1 : -1))[0];
-    const picked = byId ?? byName;
+    const named = entries.filter((e) => e.name === o.select);
+    if (byId === undefined && named.length > 1) return 'ambiguous'; // a name two entries share selects nothing
+    const picked = byId ?? named[0];
     if (picked === undefined) return 'not-found';
     if (!usable(picked)) return 'expired';
     if (u.protocol !== 'https:' && u.protocol !== 'wss:') return undefined;
