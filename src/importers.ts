@@ -114,7 +114,8 @@ export function convertNewmanCertList(list: unknown, options: ImportOptions = {}
  * `{ enabled, certs: [{ domain, type: 'cert' | 'pfx', certFilePath, keyFilePath, pfxFilePath, passphrase }] }`.
  * Bruno matches `domain` as a prefix of the URL after `https://`: without a port it applies to
  * every port (kept as port `'*'`), and it also matched longer host names (here hosts compare whole).
- * Bruno uses the last matching certificate, as we do, so the order is kept.
+ * Bruno uses the first matching certificate (its loop stops at the first match), mtls-resolver the
+ * last added between equals: the order is reversed. Disabled certificates are skipped.
  */
 export function convertBrunoConfig(brunoJson: unknown, options: ImportOptions = {}): ImportResult {
   const baseDir = options.baseDir ?? process.cwd();
@@ -127,9 +128,13 @@ export function convertBrunoConfig(brunoJson: unknown, options: ImportOptions = 
     notes.push('clientCertificates.enabled is false in bruno.json: nothing was imported.');
     return { config: { certificates: [] }, notes };
   }
-  const certificates = certs.map((c: unknown, i: number): CertificateConfig => {
+  const certificates = certs.flatMap((c: unknown, i: number): CertificateConfig[] => {
     const cert = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
     const where = `certs[${i}]${typeof cert.domain === 'string' ? ` (${JSON.stringify(cert.domain)})` : ''}`;
+    if (cert.disabled === true || cert.enabled === false) {
+      notes.push(`${where}: disabled in Bruno; skipped.`);
+      return [];
+    }
     if (typeof cert.domain !== 'string' || cert.domain.trim() === '') throw invalid(where, 'it has no domain.');
     const domain = cert.domain.trim().replace(/^https?:\/\//i, '').replace(/\/.*$/, '');
     if (/\{\{.*\}\}/.test(JSON.stringify(cert))) notes.push(`${where}: it uses a Bruno variable ({{...}}); replace it with its value in certs.json.`);
@@ -141,9 +146,12 @@ export function convertBrunoConfig(brunoJson: unknown, options: ImportOptions = 
       type === 'pfx'
         ? { pfx: fileOf(cert.pfxFilePath ?? cert.pkcs12FilePath, baseDir) }
         : { cert: fileOf(cert.certFilePath ?? cert.certificateFilePath, baseDir), key: fileOf(cert.keyFilePath ?? cert.privateKeyFilePath, baseDir) };
-    return { host, port: port ?? '*', ...material(where, files, cert.passphrase, notes) };
+    return [{ host, port: port ?? '*', ...material(where, files, cert.passphrase, notes) }];
   });
-  return { config: { certificates }, notes };
+  if (certificates.length > 1) {
+    notes.push('Bruno uses the first matching certificate, mtls-resolver the last added: the list order was reversed so that the same certificate wins.');
+  }
+  return { config: { certificates: certificates.reverse() }, notes };
 }
 
 /**

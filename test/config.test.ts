@@ -119,7 +119,7 @@ describe('importers', () => {
     expect(config.certificates.at(-1)?.name).toBe('first');
   });
 
-  it('Bruno: domains with and without port, cert and pfx types, order kept', () => {
+  it('Bruno: domains with and without port, cert and pfx types, order reversed (Bruno takes the first match), disabled ones skipped', () => {
     const { config, notes } = convertBrunoConfig(
       {
         clientCertificates: {
@@ -127,15 +127,18 @@ describe('importers', () => {
           certs: [
             { domain: 'localhost:3000', type: 'cert', certFilePath: 'certs/a.crt', keyFilePath: 'certs/a.key' },
             { domain: '*.example.com', type: 'pfx', pfxFilePath: 'certs/b.p12', passphrase: 'x' },
+            { domain: 'old.example.com', type: 'cert', certFilePath: 'certs/old.crt', keyFilePath: 'certs/old.key', disabled: true },
           ],
         },
       },
       { baseDir: '/collection' },
     );
     expect(config.certificates).toEqual([
-      { host: 'localhost', port: 3000, cert: '/collection/certs/a.crt', key: '/collection/certs/a.key' },
       { host: '*.example.com', port: '*', pfx: '/collection/certs/b.p12', passphrase: 'x' },
+      { host: 'localhost', port: 3000, cert: '/collection/certs/a.crt', key: '/collection/certs/a.key' },
     ]);
+    expect(notes).toContain('certs[2] ("old.example.com"): disabled in Bruno; skipped.');
+    expect(notes.join('\n')).toMatch(/Bruno uses the first matching certificate.* reversed/);
     expect(notes.join('\n')).toMatch(/applies "\*\.example\.com" to every port; kept as port "\*"/);
     expect(convertBrunoConfig({ clientCertificates: { enabled: false, certs: [{ domain: 'a.test' }] } }).config.certificates).toEqual([]);
   });
