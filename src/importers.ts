@@ -3,6 +3,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { MtlsError } from './errors.js';
 import type { CertificateConfig, MtlsConfig } from './config.js';
+import { parsePortRule } from './resolver/entry.js';
+import { parseHostPattern } from './resolver/host.js';
 import type { PortRule } from './resolver/types.js';
 
 /** A converted config, and every place where the meaning changed. */
@@ -52,6 +54,28 @@ function hostAndPort(text: string): { host: string; port?: PortRule } {
 }
 
 /**
+ * The entries that certs.json accepts: a host or port the peer took but our rules refuse (a
+ * pattern that is too broad, characters no host has) is skipped with a note, and an empty name is
+ * dropped, so that an imported config always loads.
+ */
+function loadable(certificates: CertificateConfig[], notes: string[]): CertificateConfig[] {
+  return certificates.flatMap((c) => {
+    try {
+      parseHostPattern(c.host, false);
+      parsePortRule(c.port, `host ${JSON.stringify(c.host)}`);
+    } catch (err) {
+      notes.push(`${JSON.stringify(c.host)}${c.name === undefined ? '' : ` (${JSON.stringify(c.name)})`} cannot be an entry here, skipped: ${(err as Error).message}`);
+      return [];
+    }
+    if (c.name === '') {
+      const { name: _empty, ...rest } = c;
+      return [rest];
+    }
+    return [c];
+  });
+}
+
+/**
  * Newman's `--ssl-client-cert-list` (Postman's client certificate list):
  * `[{ name, matches: ['https://*.example.com/*'], cert: { src }, key: { src }, pfx: { src }, passphrase }]`.
  *
@@ -72,13 +96,30 @@ export function convertNewmanCertList(list: unknown, options: ImportOptions = {}
     const files = material(where, { cert: fileOf(it.cert, baseDir), key: fileOf(it.key, baseDir), pfx: fileOf(it.pfx, baseDir) }, it.passphrase, notes);
     const entries: CertificateConfig[] = [];
     for (const pattern of matches) {
-      const m = typeof pattern === 'string' ? /^(\*|[a-z]+):\/\/(\[[^\]]+\]|[^/:]+)(?::(\d+|\*))?(\/.*)?$/i.exec(pattern.trim()) : null;
+      const m = typeof pattern === 'string' ? /^(\*|[a-z][a-z+]*):\/\/(\[[^\]]+\]|[^/:]+)(?::(\d+|\*))?(\/.*)?$/i.exec(pattern.trim()) : null;
       if (m === null) {
         notes.push(`${where}: the match pattern ${JSON.stringify(pattern)} is not of the form scheme://host[:port]/path; skipped.`);
         continue;
       }
       const [, scheme, host, port, path] = m as unknown as [string, string, string, string | undefined, string | undefined];
-      if (!['*', 'https', 'wss'].includes(scheme.toLowerCase())) {
+      // Patterns Postman itself never matches are not imported (Postman's match patterns: a
+      // lower-case scheme of http, https, https+http or *, a host that is whole or starts with
+      // "*.", and a path).
+      const never =
+        scheme !== scheme.toLowerCase()
+          ? 'its scheme is not lower case'
+          : !['*', 'http', 'https', 'http+https', 'https+http'].includes(scheme)
+            ? `Postman sends no client certificate for ${scheme}:`
+            : path === undefined
+              ? 'it has no path (write "/*")'
+              : host !== '*' && host.slice(host.startsWith('*.') ? 2 : 0).includes('*')
+                ? 'Postman takes "*" only as a whole first label ("*.example.com")'
+                : undefined;
+      if (never !== undefined) {
+        notes.push(`${where}: Postman never matches ${JSON.stringify(pattern)} (${never}); skipped.`);
+        continue;
+      }
+      if (!scheme.split('+').some((s) => s === '*' || s === 'https')) {
         notes.push(`${where}: ${JSON.stringify(pattern)} is for ${scheme}: only https: and wss: requests present a certificate; skipped.`);
         continue;
       }
@@ -88,6 +129,12 @@ export function convertNewmanCertList(list: unknown, options: ImportOptions = {}
       }
       if (path !== undefined && path !== '/' && path !== '/*') {
         notes.push(`${where}: ${JSON.stringify(pattern)}: paths are not matched; the certificate applies to the whole host.`);
+      }
+      try {
+        parseHostPattern(host, false);
+      } catch (err) {
+        notes.push(`${where}: ${JSON.stringify(pattern)} cannot be an entry here, skipped: ${(err as Error).message}`);
+        continue;
       }
       const base: CertificateConfig = {
         ...(typeof it.name === 'string' ? { name: it.name } : {}),
@@ -106,7 +153,7 @@ export function convertNewmanCertList(list: unknown, options: ImportOptions = {}
   if (list.length > 1) {
     notes.push('Postman uses the first matching certificate, mtls-resolver the last added: the list order was reversed so that the same certificate wins.');
   }
-  return { config: { certificates: perItem.reverse().flat() }, notes };
+  return { config: { certificates: loadable(perItem.reverse().flat(), notes) }, notes };
 }
 
 /**
@@ -151,7 +198,7 @@ export function convertBrunoConfig(brunoJson: unknown, options: ImportOptions = 
   if (certificates.length > 1) {
     notes.push('Bruno uses the first matching certificate, mtls-resolver the last added: the list order was reversed so that the same certificate wins.');
   }
-  return { config: { certificates: certificates.reverse() }, notes };
+  return { config: { certificates: loadable(certificates.reverse(), notes) }, notes };
 }
 
 /**
@@ -188,5 +235,5 @@ export function convertInsomniaCertificates(exported: unknown, options: ImportOp
   if (certificates.length > 0) {
     notes.push('Newer Insomnia versions fall back to a certificate for another port of the same host when none is for the request port; here the port must match: use port "*" where you relied on that.');
   }
-  return { config: { certificates }, notes };
+  return { config: { certificates: loadable(certificates, notes) }, notes };
 }

@@ -351,7 +351,7 @@ describe('mtls-resolver (the packed CLI)', () => {
       const list = config('hostile-newman.json', [{ name: `n${HOSTILE}`, matches: [`ftp://evil${HOSTILE}.test/*`], cert: { src: 'a.crt' }, key: { src: 'a.key' } }]);
       const r = await run(['import', '--from', 'newman', list]);
       expect(`${r.stdout}${r.stderr}`).not.toMatch(raw);
-      expect(r.stderr).toMatch(/note: item 0 \("n\\u001b\]0;pwned\\u0007\\u001b\[2J\\u202e"\): "ftp:\/\/evil\\u001b/);
+      expect(r.stderr).toMatch(/note: item 0 \("n\\u001b\]0;pwned\\u0007\\u001b\[2J\\u202e"\): .*"ftp:\/\/evil\\u001b/);
     });
 
     it('fetch -v: the subject of a hostile server certificate', async () => {

@@ -119,6 +119,32 @@ describe('importers', () => {
     expect(config.certificates.at(-1)?.name).toBe('first');
   });
 
+  it('Newman/Postman: patterns Postman never matches are skipped with a note; https+http is one it matches; the result always loads', async () => {
+    const item = (name: string, matches: string[]) => ({ name, matches, cert: { src: fixture('rsa.crt') }, key: { src: fixture('rsa.key') } });
+    const { config, notes } = convertNewmanCertList([
+      item('both', ['https+http://*.acme.com/*']),
+      item('upper', ['HTTPS://upper.acme.com/*']),
+      item('ws', ['wss://ws.acme.com/*']),
+      item('nopath', ['https://nopath.acme.com']),
+      item('midglob', ['https://api-*.acme.com/*']),
+      item('badhost', ['https://*foo/bar', 'https://*.com/*']),
+      item('', ['https://unnamed.acme.com/*']),
+    ]);
+    expect(config.certificates.map((c) => [c.host, c.name])).toEqual([
+      ['unnamed.acme.com', undefined],
+      ['*.acme.com', 'both'],
+      ['acme.com', 'both'],
+    ]);
+    const text = notes.join('\n');
+    expect(text).toMatch(/item 1 \("upper"\): Postman never matches "HTTPS:\/\/upper.acme.com\/\*" \(its scheme is not lower case\); skipped/);
+    expect(text).toMatch(/item 2 \("ws"\): Postman never matches "wss:\/\/ws.acme.com\/\*" \(Postman sends no client certificate for wss:\)/);
+    expect(text).toMatch(/item 3 \("nopath"\): Postman never matches .* \(it has no path/);
+    expect(text).toMatch(/item 4 \("midglob"\): Postman never matches .* whole first label/);
+    expect(text).toMatch(/item 5 \("badhost"\): Postman never matches "https:\/\/\*foo\/bar"/);
+    expect(text).toMatch(/item 5 \("badhost"\): "https:\/\/\*\.com\/\*" cannot be an entry here, skipped: .*too broad/);
+    await expect(readConfig(config)).resolves.toMatchObject({ entries: [{ host: 'unnamed.acme.com' }, { host: '*.acme.com' }, { host: 'acme.com' }] });
+  });
+
   it('Bruno: domains with and without port, cert and pfx types, order reversed (Bruno takes the first match), disabled ones skipped', () => {
     const { config, notes } = convertBrunoConfig(
       {
