@@ -36,6 +36,16 @@ export interface ConfigLocation {
   field?: string;
 }
 
+/**
+ * Why, in a form that programs can word for their own users (the CLI names its flags instead of
+ * the API's options): a stable `kind`, the fact in words (`fact`, without advice), and the origin.
+ */
+export interface MtlsErrorReason {
+  kind: 'passphrase-required' | 'pfx-not-pem' | 'no-client-certificate' | 'server-untrusted' | 'not-a-certificate';
+  fact: string;
+  origin?: string;
+}
+
 /** One of {@link MTLS_ERROR_CODES}. */
 export type MtlsErrorCode = (typeof MTLS_ERROR_CODES)[number];
 
@@ -61,11 +71,14 @@ export class MtlsError<Code extends MtlsErrorCode = MtlsErrorCode> extends Error
   readonly code: Code;
   /** For errors about a config (readConfig, fromConfig, watchConfig): the file, entry and field. */
   declare readonly location?: ConfigLocation;
+  /** For some errors: the fact and its kind, for a caller that words its own advice. */
+  declare readonly reason?: MtlsErrorReason;
 
-  constructor(code: Code, message: string, options?: { cause?: unknown; location?: ConfigLocation }) {
+  constructor(code: Code, message: string, options?: { cause?: unknown; location?: ConfigLocation; reason?: MtlsErrorReason }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     if (options?.location !== undefined) this.location = options.location;
+    if (options?.reason !== undefined) Object.defineProperty(this, 'reason', { value: options.reason, enumerable: false });
     Object.defineProperty(this, brand, { value: true });
   }
 

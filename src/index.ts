@@ -7,7 +7,7 @@ export {
   matchesHost,
 } from './resolver/index.js';
 export { MtlsError, isMtlsError, MTLS_ERROR_CODES } from './errors.js';
-export type { ConfigLocation, MtlsErrorCode } from './errors.js';
+export type { ConfigLocation, MtlsErrorCode, MtlsErrorReason } from './errors.js';
 export type {
   CertificateEntry,
   Explanation,

@@ -72,7 +72,8 @@ describe('mtls-resolver (the packed CLI)', () => {
   it.each([
     [['nope'], /unknown command "nope"/],
     [['inspect'], /inspect takes one file/],
-    [['inspect', 'a', '--bogus'], /Unknown option '--bogus'/],
+    [['inspect', 'a', '--bogus'], /unknown option --bogus; this command takes --key, --passphrase-env, --json/],
+    [['inspect', 'a', '--passphrase', 'x'], /unknown option --passphrase: a passphrase is never given on the command line .* --passphrase-env VAR/],
     [['resolve', 'https://a.test/'], /--config <certs.json> is required/],
     [['import', 'x.json', '--from', 'curl'], /--from must be postman, newman, bruno or insomnia/],
     [['import', 'x.json', '--from', 'constructor'], /--from must be postman, newman, bruno or insomnia/],
@@ -258,7 +259,11 @@ describe('mtls-resolver (the packed CLI)', () => {
     it('-X, -H and -d, and --insecure for a server whose CA is unknown', async () => {
       const strictFails = await run(['fetch', server.url('localhost', '/x'), '--config', certs()]);
       expect(strictFails.code).toBe(1);
-      expect(strictFails.stderr).toMatch(/^error ERR_SERVER_CERTIFICATE: .*add that CA/);
+      expect(strictFails.stderr).toMatch(/^error ERR_SERVER_CERTIFICATE: The server certificate of https:\/\/localhost:\d+ was rejected: .*\. If the server uses a private CA, add it with --ca FILE \(or "ca" in ".*"\); only for a test server, --insecure skips the check\.\n$/);
+      expect(strictFails.stderr).not.toMatch(/adapter option|rejectUnauthorized|loadCaBundle/);
+      const withCa = await run(['fetch', server.url('localhost', '/ca'), '--config', certs(), '--ca', fixture('ca.crt')]);
+      expect(withCa.code).toBe(0);
+      expect(JSON.parse(withCa.stdout)).toMatchObject({ path: '/ca', subject: 'C=US, O=mtls-resolver tests, CN=rsa client' });
       const r = await run(['fetch', server.url('localhost', '/post'), '-c', certs(), '-X', 'PUT', '-H', 'x-test: 1', '-d', 'body', '--insecure', '-v']);
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ path: '/post' });
@@ -331,6 +336,42 @@ describe('mtls-resolver (the packed CLI)', () => {
   it('fetch --help shows --select', async () => {
     const r = await run(['fetch', '--help']);
     expect(r.stdout).toMatch(/\[--select <id\|name>\]/);
+  });
+
+  describe('errors in the words of the command line', () => {
+    it('inspect with an encrypted key and no passphrase names --passphrase-env', async () => {
+      const r = await run(['inspect', fixture('rsa.crt'), '--key', fixture('rsa.enc.key')]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe('error ERR_PASSPHRASE_REQUIRED: The private key is encrypted: put its passphrase in an environment variable and name it with --passphrase-env VAR.\n');
+    });
+
+    it('inspect of a PFX with --key says to inspect it alone', async () => {
+      const r = await run(['inspect', fixture('rsa.pfx'), '--key', fixture('rsa.key')]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^error ERR_UNSUPPORTED_FORMAT: The .* is a PKCS#12 \\(PFX/P12\\) file, which holds its own key: inspect ${JSON.stringify(fixture('rsa.pfx')).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} alone, without --key`));
+      expect(r.stderr).not.toMatch(/\{ pfx \}|pfxFile/);
+    });
+
+    it('inspect of a file that is no certificate says so, not "CA bundle"', async () => {
+      const text = join(work, 'notes.txt');
+      writeFileSync(text, 'just some notes\n');
+      const r = await run(['inspect', text]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`error ERR_UNSUPPORTED_FORMAT: ${JSON.stringify(text)} is neither a certificate, a key, a PFX nor a PEM bundle.\n`);
+    });
+
+    it('fetch to a server that wants a certificate none of the config matches names mtls-resolver resolve', async () => {
+      const strict = await startMtlsServer({ rejectUnauthorized: true });
+      try {
+        const file = config('no-match.json', { ca: fixture('ca.crt'), certificates: [{ host: 'other.test', pem: fixture('rsa.pem') }] });
+        const r = await run(['fetch', strict.url('localhost'), '--config', file]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(new RegExp(`^error ERR_TLS_HANDSHAKE: .*No client certificate was presented: no entry of ".*no-match.json" matches https://localhost:${strict.port}\\. .*; mtls-resolver resolve https://localhost:${strict.port} --config ".*no-match.json" shows why none matched\\.\\n$`));
+        expect(r.stderr).not.toMatch(/store\.explain/);
+      } finally {
+        await strict.close();
+      }
+    });
   });
 
   describe('untrusted text is printed with its control characters escaped', () => {

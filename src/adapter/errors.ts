@@ -44,10 +44,11 @@ function serverCertificateError(err: Error, origin: string): MtlsError {
         : code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH'
           ? 'it is not issued for this host name'
           : 'its issuer is not trusted';
+  const fact = `The server certificate of ${origin} was rejected: ${what} (${code}: ${err.message})`;
   return new MtlsError(
     'ERR_SERVER_CERTIFICATE',
-    `The server certificate of ${origin} was rejected: ${what} (${code}: ${err.message}). If the server uses a private CA, add that CA: the adapter option ca (e.g. ca: loadCaBundle({ file: 'ca.pem' })) or "ca" in certs.json; it is added to Node's default roots. Only for a test server: rejectUnauthorized: false (per request: init.mtls.rejectUnauthorized).`,
-    { cause: err },
+    `${fact}. If the server uses a private CA, add that CA: the adapter option ca (e.g. ca: loadCaBundle({ file: 'ca.pem' })) or "ca" in certs.json; it is added to Node's default roots. Only for a test server: rejectUnauthorized: false (per request: init.mtls.rejectUnauthorized).`,
+    { cause: err, reason: { kind: 'server-untrusted', fact, origin } },
   );
 }
 
@@ -67,11 +68,11 @@ function handshakeError(err: Error, origin: string, match: Match<LoadedCertifica
     match === undefined
       ? ''
       : ' Likely causes: the server does not trust the issuer of this certificate (it needs the CA chain), the certificate is expired or not yet valid, it is not issued for client authentication, or the server expects another certificate for this host.';
-  return new MtlsError(
-    'ERR_TLS_HANDSHAKE',
-    `The server ${origin} closed or refused the TLS connection (${codeOf(err) || 'no code'}: ${err.message}). ${presented(origin, match)}${causes}`,
-    { cause: err },
-  );
+  const fact = `The server ${origin} closed or refused the TLS connection (${codeOf(err) || 'no code'}: ${err.message})`;
+  return new MtlsError('ERR_TLS_HANDSHAKE', `${fact}. ${presented(origin, match)}${causes}`, {
+    cause: err,
+    ...(match === undefined ? { reason: { kind: 'no-client-certificate' as const, fact, origin } } : {}),
+  });
 }
 
 function isAlpnFailure(err: Error): boolean {

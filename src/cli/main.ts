@@ -22,6 +22,7 @@ import { storeFromConfig, type CertificateStore } from '../store.js';
 import { formatDemo, runDemo } from './demo.js';
 import { block, safeWriter, styleFor, table } from './output.js';
 import { groupedWarnings } from './warnings.js';
+import { cliMessage, usageMessage, type CliContext } from './advice.js';
 
 // Everything printed goes through terminalSafe: text from files, servers and imports is shown
 // with its control characters escaped.
@@ -225,7 +226,7 @@ const commands: Record<string, Command> = {
   },
   fetch: {
     summary: 'send a request like curl, presenting the certificate the config resolves',
-    usage: 'mtls-resolver fetch <url> --config certs.json [-X METHOD] [-H "Name: value"]... [-d body] [--select <id|name>] [--insecure] [--proxy URL | --no-proxy] [-v]\n\n--select presents the certificate of that entry (id or name) to this URL\'s origin instead of the one the rules choose. Like curl, fetch goes through HTTPS_PROXY / HTTP_PROXY (minus NO_PROXY) when they are set; --proxy overrides them, --no-proxy ignores them.',
+    usage: 'mtls-resolver fetch <url> --config certs.json [-X METHOD] [-H "Name: value"]... [-d body] [--select <id|name>] [--ca FILE]... [--insecure] [--proxy URL | --no-proxy] [-v]\n\n--ca adds a CA bundle (PEM) to the trusted roots and the config\'s "ca", for a server with a private CA. --select presents the certificate of that entry (id or name) to this URL\'s origin instead of the one the rules choose. Like curl, fetch goes through HTTPS_PROXY / HTTP_PROXY (minus NO_PROXY) when they are set; --proxy overrides them, --no-proxy ignores them.',
     example: 'mtls-resolver fetch https://api.acme.com/v1/orders --config certs.json -v\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json -X POST -H "content-type: application/json" -d \'{"id":1}\'\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json --proxy http://proxy.corp:3128 -v',
     options: {
       config: { type: 'string', short: 'c' },
@@ -233,6 +234,7 @@ const commands: Record<string, Command> = {
       header: { type: 'string', short: 'H', multiple: true },
       data: { type: 'string', short: 'd' },
       insecure: { type: 'boolean', short: 'k' },
+      ca: { type: 'string', multiple: true },
       verbose: { type: 'boolean', short: 'v' },
       select: { type: 'string' },
       proxy: { type: 'string' },
@@ -274,7 +276,10 @@ const commands: Record<string, Command> = {
         if (e.proxy !== undefined) err.write(`* proxy: ${e.proxy} (CONNECT tunnel; the certificate goes to the target inside it, not to the proxy)\n`);
       };
       if (verbose) subscribe('mtls-resolver:connect', onConnect);
-      const fetch = createFetch(store, { proxy, ...(verbose ? { onSelect } : {}) });
+      // --ca FILE: added to the config's CAs (which are added to Node's roots), never replacing them.
+      const extraCa = ((values.ca as string[] | undefined) ?? []).map((file) => loadCaBundle({ file }));
+      const storeCa = store.defaults.ca === undefined ? [] : Array.isArray(store.defaults.ca) ? store.defaults.ca : [store.defaults.ca];
+      const fetch = createFetch(store, { proxy, ...(verbose ? { onSelect } : {}), ...(extraCa.length > 0 ? { ca: [...storeCa, ...extraCa] } : {}) });
       try {
         if (verbose && store.resolve(url) === undefined && values.select === undefined) err.write('* client certificate: none (no entry matches this URL)\n');
         const method = (values.request as string | undefined) ?? (values.data === undefined ? 'GET' : 'POST');
@@ -381,7 +386,8 @@ export async function main(argv: string[]): Promise<number> {
     out.write(`${version()}\n`);
     return 0;
   }
-  const command = commands[name];
+  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  let context: CliContext = { command: name };
   const debug = args.includes('--debug');
   try {
     if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${Object.keys(commands).join(', ')}`);
@@ -389,8 +395,10 @@ export async function main(argv: string[]): Promise<number> {
     try {
       parsed = parseArgs({ args, options: { ...COMMON, ...command.options }, allowPositionals: true, strict: true });
     } catch (e) {
-      throw new UsageError((e as Error).message);
+      throw new UsageError(usageMessage(e as Error & { code?: string }, Object.keys({ ...command.options, ...COMMON })));
     }
+    const config = (parsed.values as Record<string, unknown>).config;
+    context = { command: name, ...(typeof config === 'string' ? { config } : {}), ...(name === 'inspect' && parsed.positionals[0] !== undefined ? { file: parsed.positionals[0] } : {}) };
     if (parsed.values.help === true) {
       out.write(commandHelp(name, command));
       return 0;
@@ -405,8 +413,8 @@ export async function main(argv: string[]): Promise<number> {
     const cause = (e as { cause?: unknown }).cause;
     const shown = isMtlsError(e) ? e : isMtlsError(cause) ? cause : (e as Error & { code?: string });
     const code = isMtlsError(shown) ? shown.code : (shown.code ?? (cause as { code?: string } | undefined)?.code ?? 'ERR_UNEXPECTED');
-    const message = !isMtlsError(shown) && cause instanceof Error ? `${shown.message}: ${cause.message}` : shown.message;
-    err.write(`error ${code}: ${message}\n`);
+    const message = isMtlsError(shown) ? cliMessage(shown, context) : cause instanceof Error ? `${shown.message}: ${cause.message}` : shown.message;
+    err.write(`error ${code}: ${message.replace(/\s*\n\s*/g, ' ')}\n`); // one line, whatever the cause's text holds
     if (debug) err.write(`${(e as Error).stack ?? ''}\n`);
     return 1;
   }

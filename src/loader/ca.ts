@@ -41,7 +41,7 @@ export function loadCaBundle(input: string | Uint8Array | { file: string }, opti
   } else if (asBytes(data).length > 0) {
     const kind = sniffDer(asBytes(data));
     if (kind === 'pkcs7') throw new MtlsError('ERR_UNSUPPORTED_FORMAT', ADVICE.pkcs7);
-    if (kind !== 'certificate') throw new MtlsError('ERR_UNSUPPORTED_FORMAT', 'The CA bundle is neither PEM nor a DER certificate.');
+    if (kind !== 'certificate') throw new MtlsError('ERR_UNSUPPORTED_FORMAT', 'The CA bundle is neither PEM nor a DER certificate.', { reason: { kind: 'not-a-certificate', fact: 'It is neither PEM nor a DER certificate' } });
     parse(asBytes(data));
   }
   if (certs.length === 0) throw new MtlsError('ERR_NO_CERTIFICATE', 'The CA bundle holds no certificate: pass a PEM file with one or more "BEGIN CERTIFICATE" blocks.');

@@ -3,7 +3,8 @@ import { MtlsError } from '../errors.js';
 import { ADVICE, sniffDer, type PemBlock } from './pem.js';
 
 function passphraseRequired(): MtlsError {
-  return new MtlsError('ERR_PASSPHRASE_REQUIRED', 'The private key is encrypted: pass its passphrase as passphrase.');
+  const fact = 'The private key is encrypted';
+  return new MtlsError('ERR_PASSPHRASE_REQUIRED', `${fact}: pass its passphrase as passphrase.`, { reason: { kind: 'passphrase-required', fact } });
 }
 
 /** Maps what OpenSSL says about a key into our codes; never echoes the input. */

@@ -44,7 +44,7 @@ function unsupportedDer(kind: string, role: string): MtlsError {
     case 'csr':
       return new MtlsError('ERR_UNSUPPORTED_FORMAT', ADVICE.csr);
     case 'pfx':
-      return new MtlsError('ERR_UNSUPPORTED_FORMAT', `The ${role} is a PKCS#12 (PFX/P12) file: load it as { pfx } or { pfxFile }.`);
+      return new MtlsError('ERR_UNSUPPORTED_FORMAT', `The ${role} is a PKCS#12 (PFX/P12) file: load it as { pfx } or { pfxFile }.`, { reason: { kind: 'pfx-not-pem', fact: `The ${role} is a PKCS#12 (PFX/P12) file` } });
     default:
       return new MtlsError(
         'ERR_UNSUPPORTED_FORMAT',

@@ -345,6 +345,6 @@ export function readPfx(input: Uint8Array, passphrase: string | undefined): PfxC
 
 function badPassphrase(passphrase: string | undefined): MtlsError {
   return passphrase === undefined || passphrase === ''
-    ? new MtlsError('ERR_PASSPHRASE_REQUIRED', 'The PFX/P12 file is protected by a passphrase: pass it as passphrase.')
+    ? new MtlsError('ERR_PASSPHRASE_REQUIRED', 'The PFX/P12 file is protected by a passphrase: pass it as passphrase.', { reason: { kind: 'passphrase-required', fact: 'The PFX/P12 file is protected by a passphrase' } })
     : new MtlsError('ERR_BAD_PASSPHRASE', 'The passphrase does not open this PFX/P12 file: check it (passphrases are case-sensitive).');
 }
