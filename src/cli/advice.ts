@@ -41,7 +41,10 @@ export function usageMessage(err: Error & { code?: string }, known: string[]): s
     }
     return `unknown option ${option}; this command takes ${known.map((k) => `--${k}`).join(', ')}`;
   }
-  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) return `the option ${option.split(' ')[0]} ${/argument missing/.test(err.message) ? 'needs a value' : 'takes no value'}`;
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option !== undefined) {
+    const flag = /--[\w-]+/.exec(option)?.[0] ?? option; // "-c, --config <value>" -> --config
+    return `the option ${flag} ${/argument missing/.test(err.message) ? 'needs a value' : 'takes no value'}`;
+  }
   if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return err.message.split('.')[0]!;
   return err.message;
 }
