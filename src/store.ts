@@ -4,7 +4,7 @@ import { readConfig, type MtlsConfig } from './config.js';
 import { MtlsError } from './errors.js';
 import { notifyFollowers } from './follow.js';
 import { ownFields } from './own.js';
-import type { CaBundle, LoadedCertificate } from './loader/types.js';
+import type { CaBundle, LoadOptions, LoadedCertificate } from './loader/types.js';
 import { prepareEntry } from './resolver/entry.js';
 import type { HostPattern } from './resolver/host.js';
 import { ResolverIndex } from './resolver/indexed.js';
@@ -79,27 +79,24 @@ function sameContent(e: Entry, input: StoreEntryInput): boolean {
   );
 }
 
-/** The fast check of replace(): true when checkInput would accept the input. */
-function validInput(input: StoreEntryInput): boolean {
-  return (
-    typeof input === 'object' &&
-    input !== null &&
-    isLoadedCertificate(input.certificate) &&
-    (input.name === undefined || typeof input.name === 'string') &&
-    (input.id === undefined || (typeof input.id === 'string' && input.id !== ''))
-  );
+/** What is wrong with an add()/replace() input (after the caller's `where`), or undefined when nothing is. */
+function inputProblem(input: StoreEntryInput): string | undefined {
+  if (typeof input !== 'object' || input === null) return ' takes { host, port?, name?, primary?, certificate }.';
+  if (!isLoadedCertificate(input.certificate)) return ': certificate must be a LoadedCertificate: load it with loadCertificate() first.';
+  if (input.name !== undefined && typeof input.name !== 'string') return ': name must be a string.';
+  if (input.id !== undefined && (typeof input.id !== 'string' || input.id === '')) return ': id must be a non-empty string.';
+  return undefined;
 }
 
 /** Checks what add() and replace() take, before anything changes. */
 function checkInput(input: StoreEntryInput, where: string): void {
-  if (typeof input !== 'object' || input === null) {
-    throw new MtlsError('ERR_INVALID_ENTRY', `${where} takes { host, port?, name?, primary?, certificate }.`);
-  }
-  if (!isLoadedCertificate(input.certificate)) {
-    throw new MtlsError('ERR_INVALID_ENTRY', `${where}: certificate must be a LoadedCertificate: load it with loadCertificate() first.`);
-  }
-  if (input.name !== undefined && typeof input.name !== 'string') throw new MtlsError('ERR_INVALID_ENTRY', `${where}: name must be a string.`);
-  if (input.id !== undefined && (typeof input.id !== 'string' || input.id === '')) throw new MtlsError('ERR_INVALID_ENTRY', `${where}: id must be a non-empty string.`);
+  const problem = inputProblem(input);
+  if (problem !== undefined) throw new MtlsError('ERR_INVALID_ENTRY', `${where}${problem}`);
+}
+
+/** A defaults object's CA bundles as a list. */
+export function caBundlesOf(defaults: StoreDefaults): CaBundle[] {
+  return defaults.ca === undefined ? [] : Array.isArray(defaults.ca) ? defaults.ca : [defaults.ca];
 }
 
 function checkDefaults(defaults: StoreDefaults): void {
@@ -108,13 +105,12 @@ function checkDefaults(defaults: StoreDefaults): void {
   if (defaults.rejectUnauthorized !== undefined && typeof defaults.rejectUnauthorized !== 'boolean') throw bad('rejectUnauthorized must be true or false.');
   if (defaults.allowBroadPatterns !== undefined && typeof defaults.allowBroadPatterns !== 'boolean') throw bad('allowBroadPatterns must be true or false.');
   if (defaults.expiryWarningDays !== undefined && !(typeof defaults.expiryWarningDays === 'number' && defaults.expiryWarningDays >= 0)) throw bad('expiryWarningDays must be a number of days, 0 or more.');
-  const cas = defaults.ca === undefined ? [] : Array.isArray(defaults.ca) ? defaults.ca : [defaults.ca];
-  if (cas.some((c) => typeof (c as Partial<CaBundle> | null)?.pem !== 'string')) throw bad('ca must be a CA bundle from loadCaBundle(), or an array of them.');
+  if (caBundlesOf(defaults).some((c) => typeof (c as Partial<CaBundle> | null)?.pem !== 'string')) throw bad('ca must be a CA bundle from loadCaBundle(), or an array of them.');
 }
 
 /** Same trust settings (the CAs compared by their PEM text: a reloaded file is the same CA). */
 function sameDefaults(a: StoreDefaults, b: StoreDefaults): boolean {
-  const pem = (d: StoreDefaults) => (d.ca === undefined ? [] : Array.isArray(d.ca) ? d.ca : [d.ca]).map((c) => c.pem).join('\n');
+  const pem = (d: StoreDefaults) => caBundlesOf(d).map((c) => c.pem).join('\n');
   return a.rejectUnauthorized === b.rejectUnauthorized && a.expiryWarningDays === b.expiryWarningDays && (a.allowBroadPatterns === true) === (b.allowBroadPatterns === true) && pem(a) === pem(b);
 }
 
@@ -208,7 +204,7 @@ export class CertificateStore extends EventEmitter {
    */
   static async fromConfig(fileOrObject: string | MtlsConfig): Promise<CertificateStore> {
     const { store, warnings } = await storeFromConfig(fileOrObject);
-    for (const warning of warnings) process.emitWarning(warning, { code: 'MTLS_RESOLVER_CONFIG' });
+    emitConfigWarnings(warnings);
     return store;
   }
 
@@ -274,7 +270,7 @@ export class CertificateStore extends EventEmitter {
     let primaries = 0;
     for (let i = 0; i < entries.length; i++) {
       const input = entries[i]!;
-      if (!validInput(input)) checkInput(input, `replace(): entries[${i}]`); // throws, saying what is wrong
+      if (inputProblem(input) !== undefined) checkInput(input, `replace(): entries[${i}]`); // the message built only for an error
       if (input.id !== undefined) {
         if (explicit.has(input.id)) throw new MtlsError('ERR_INVALID_ENTRY', `replace(): entries[${i}]: the id ${JSON.stringify(input.id)} is given twice; ids must be unique.`);
         explicit.add(input.id);
@@ -575,12 +571,20 @@ export class CertificateStore extends EventEmitter {
   }
 }
 
-/** A store from a config, and the config's warnings for the caller to show (the CLI prints them). */
-export async function storeFromConfig(fileOrObject: string | MtlsConfig): Promise<{ store: CertificateStore; warnings: string[] }> {
-  const { defaults, entries, warnings } = await readConfig(fileOrObject);
+/**
+ * A store from a config, the config's warnings for the caller to show (the CLI prints them,
+ * fromConfig and watchConfig make them process warnings) and the files it read.
+ */
+export async function storeFromConfig(fileOrObject: string | MtlsConfig, options?: LoadOptions): Promise<{ store: CertificateStore; warnings: string[]; files: string[] }> {
+  const { defaults, entries, warnings, files } = await readConfig(fileOrObject, options);
   const store = new CertificateStore(defaults);
   for (const entry of entries) store.add(entry);
-  return { store, warnings };
+  return { store, warnings, files };
+}
+
+/** The config's warnings as process warnings (`MTLS_RESOLVER_CONFIG`). */
+export function emitConfigWarnings(warnings: readonly string[]): void {
+  for (const warning of warnings) process.emitWarning(warning, { code: 'MTLS_RESOLVER_CONFIG' });
 }
 
 /** The frozen entry for an input, as add() and replace() make it. */

@@ -15,7 +15,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { readConfig } from './config.js';
 import { MtlsError, isMtlsError } from './errors.js';
 import type { LoadOptions } from './loader/types.js';
-import { CertificateStore, type StoreReplacement } from './store.js';
+import { emitConfigWarnings, storeFromConfig, type CertificateStore, type StoreReplacement } from './store.js';
 
 /** Options of {@link watchConfig}. */
 export interface WatchConfigOptions extends LoadOptions {
@@ -264,12 +264,8 @@ export async function watchConfig(file: string, options: WatchConfigOptions = {}
     if (value !== undefined && (!Number.isInteger(value) || value < 0)) throw new MtlsError('ERR_INVALID_OPTION', `watchConfig(): ${name} must be a whole number of ${name === 'retries' ? 'attempts' : 'milliseconds'} (0 or more).`);
   }
   const path = resolve(file);
-  const { store, warnings, files } = await (async () => {
-    const loaded = await readConfig(path, options);
-    const store = new CertificateStore(loaded.defaults);
-    store.replace(loaded.entries);
-    return { store, warnings: loaded.warnings, files: loaded.files };
-  })();
-  for (const warning of warnings) process.emitWarning(warning, { code: 'MTLS_RESOLVER_CONFIG' });
+  const { debounceMs: _d, retries: _r, persistent: _p, ...load } = options;
+  const { store, warnings, files } = await storeFromConfig(path, load);
+  emitConfigWarnings(warnings);
   return new ConfigWatcher(path, store, files, options);
 }

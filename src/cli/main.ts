@@ -18,7 +18,7 @@ import { statusAt, statusWarnings } from '../loader/metadata.js';
 import { looksLikePem, parsePem, sniffDer } from '../loader/pem.js';
 import type { CertificateSummary, LoadedCertificate } from '../loader/types.js';
 import type { Explanation } from '../resolver/types.js';
-import { storeFromConfig, type CertificateStore } from '../store.js';
+import { caBundlesOf, storeFromConfig, type CertificateStore } from '../store.js';
 import { formatDemo, runDemo } from './demo.js';
 import { block, safeWriter, styleFor, table } from './output.js';
 import { groupedWarnings } from './warnings.js';
@@ -278,8 +278,7 @@ const commands: Record<string, Command> = {
       if (verbose) subscribe('mtls-resolver:connect', onConnect);
       // --ca FILE: added to the config's CAs (which are added to Node's roots), never replacing them.
       const extraCa = ((values.ca as string[] | undefined) ?? []).map((file) => loadCaBundle({ file }));
-      const storeCa = store.defaults.ca === undefined ? [] : Array.isArray(store.defaults.ca) ? store.defaults.ca : [store.defaults.ca];
-      const fetch = createFetch(store, { proxy, ...(verbose ? { onSelect } : {}), ...(extraCa.length > 0 ? { ca: [...storeCa, ...extraCa] } : {}) });
+      const fetch = createFetch(store, { proxy, ...(verbose ? { onSelect } : {}), ...(extraCa.length > 0 ? { ca: [...caBundlesOf(store.defaults), ...extraCa] } : {}) });
       try {
         if (verbose && store.resolve(url) === undefined && values.select === undefined) err.write('* client certificate: none (no entry matches this URL)\n');
         const method = (values.request as string | undefined) ?? (values.data === undefined ? 'GET' : 'POST');
