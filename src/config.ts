@@ -32,6 +32,11 @@ export interface CertificateConfig {
   passphraseEnv?: string;
   /** An inline passphrase: accepted, with a warning (it ends up in version control). */
   passphrase?: string;
+  /**
+   * CA bundle files that verify the servers this certificate is chosen for, added to Node's
+   * default roots and the top-level `ca`.
+   */
+  ca?: string | string[];
 }
 
 /** The certs.json format. File order is insertion order (the later entry wins a tie). */
@@ -47,14 +52,14 @@ export interface MtlsConfig {
 /** A config, read and loaded. */
 export interface LoadedConfig {
   defaults: { ca?: CaBundle[]; rejectUnauthorized?: boolean; allowBroadPatterns?: boolean };
-  entries: Array<{ host: string; port?: PortRule; name?: string; id?: string; primary?: boolean; certificate: LoadedCertificate }>;
+  entries: Array<{ host: string; port?: PortRule; name?: string; id?: string; primary?: boolean; certificate: LoadedCertificate; ca?: CaBundle[] }>;
   warnings: string[];
   /** Every file read: the config file, CA files, certificate, key, PEM and PFX files (absolute paths). */
   files: string[];
 }
 
 const TOP_FIELDS = ['$schema', 'ca', 'rejectUnauthorized', 'allowBroadPatterns', 'certificates'];
-const ENTRY_FIELDS = ['name', 'id', 'host', 'port', 'primary', 'cert', 'key', 'pem', 'pfx', 'certEnv', 'keyEnv', 'pemEnv', 'pfxBase64Env', 'passphraseEnv', 'passphrase'];
+const ENTRY_FIELDS = ['name', 'id', 'host', 'port', 'primary', 'cert', 'key', 'pem', 'pfx', 'certEnv', 'keyEnv', 'pemEnv', 'pfxBase64Env', 'passphraseEnv', 'passphrase', 'ca'];
 const SOURCE_FIELDS = { cert: ['cert', 'certEnv'], key: ['key', 'keyEnv'], pem: ['pem', 'pemEnv'], pfx: ['pfx', 'pfxBase64Env'] } as const;
 
 /** A place in a config: printed as the prefix of a message, and kept as the error's `location`. */
@@ -135,19 +140,26 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
   const warnings: string[] = [];
   const files: string[] = file === undefined ? [] : [file];
 
-  const caFiles = config.ca === undefined ? [] : Array.isArray(config.ca) ? config.ca : [config.ca];
-  const ca = caFiles.map((f, i) => {
-    const where = new Where(`${label}, field "ca"${Array.isArray(config.ca) ? `[${i}]` : ''}`, { ...fileLocation, field: 'ca' });
-    if (typeof f !== 'string' || f === '') throw invalid(where, 'give the path of a PEM file with CA certificates.');
-    try {
-      files.push(path(f));
-      const bundle = loadCaBundle({ file: path(f) });
+  // CA files (top-level and per entry), each read once however many entries name it.
+  const caBundles = new Map<string, CaBundle>();
+  const caField = (value: unknown, at: (i: number | undefined) => Where): CaBundle[] =>
+    (Array.isArray(value) ? value : [value]).map((f, i) => {
+      const where = at(Array.isArray(value) ? i : undefined);
+      if (typeof f !== 'string' || f === '') throw invalid(where, 'give the path of a PEM file with CA certificates.');
+      const file = path(f);
+      let bundle = caBundles.get(file);
+      if (bundle !== undefined) return bundle;
+      try {
+        files.push(file);
+        bundle = loadCaBundle({ file }, options.maxInputBytes === undefined ? {} : { maxInputBytes: options.maxInputBytes });
+      } catch (err) {
+        throw rename(err, where);
+      }
       warnings.push(...bundle.warnings.map((w) => `${where}: ${w}`));
+      caBundles.set(file, bundle);
       return bundle;
-    } catch (err) {
-      throw rename(err, where);
-    }
-  });
+    });
+  const ca = config.ca === undefined ? [] : caField(config.ca, (i) => new Where(`${label}, field "ca"${i === undefined ? '' : `[${i}]`}`, { ...fileLocation, field: 'ca' }));
 
   const allowBroad = config.allowBroadPatterns === true;
   let primaries = 0;
@@ -214,6 +226,7 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
       warnings.push(`${where('passphrase')}: an inline passphrase ends up wherever this file goes; use "passphraseEnv" with an environment variable instead.`);
     }
     const pass = passphrase === undefined ? {} : { passphrase };
+    const entryCa = e.ca === undefined ? [] : caField(e.ca, (i) => (i === undefined ? where('ca') : new Where(`${where('ca')}[${i}]`, where('ca').location)));
     // Files are read here (not by the loader) so that an unreadable one names its own field
     // (after every entry's structure is checked).
     const read = (field: 'cert' | 'key' | 'pem' | 'pfx', what: string): Buffer => {
@@ -243,7 +256,7 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
         : kinds[0] === 'cert' && /KEY|PASSPHRASE/.test(code)
           ? sourceField('key')
           : sourceField(kinds[0] as 'cert' | 'pem' | 'pfx');
-    return { e, where, source, fieldOf };
+    return { e, where, source, fieldOf, entryCa };
   });
 
   // Load every certificate (in parallel); the first failure names its entry and field.
@@ -262,6 +275,7 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
       ...(e.name === undefined ? {} : { name: e.name as string }),
       ...(e.id === undefined ? {} : { id: e.id as string }),
       ...(e.primary === true ? { primary: true } : {}),
+      ...(p.entryCa.length === 0 ? {} : { ca: p.entryCa }),
     };
   });
   return {

@@ -20,6 +20,12 @@ export interface StoreEntryInput {
   certificate: LoadedCertificate;
   /** A stable id of your own; default: one the store makes (`cert-1`, `cert-2`, ...). */
   id?: string;
+  /**
+   * CAs that verify the server of the origins this entry is chosen for, added to Node's default
+   * roots and to the adapter's (or the store's) `ca`. Connections are never shared between
+   * entries of different trust.
+   */
+  ca?: CaBundle | CaBundle[];
 }
 
 /** Defaults the adapters use when their caller passes none (a config file's `ca` and `rejectUnauthorized`). */
@@ -34,7 +40,7 @@ export interface StoreDefaults {
 
 /** What the `expiring` and `expired` events carry. */
 export interface ExpiryEvent {
-  entry: CertificateEntry<LoadedCertificate>;
+  entry: StoreEntry;
   notAfter: Date;
   /** Whole days left (negative once expired). */
   daysLeft: number;
@@ -45,29 +51,48 @@ const MAX_TIMER = 2 ** 31 - 1;
 
 /** A change of the store, as the `change` event reports it. */
 export type StoreChange =
-  | { type: 'add'; entry: CertificateEntry<LoadedCertificate> }
-  | { type: 'remove'; entry: CertificateEntry<LoadedCertificate> }
-  | { type: 'rename'; entry: CertificateEntry<LoadedCertificate>; previousName: string | undefined }
-  | { type: 'primary'; entry: CertificateEntry<LoadedCertificate> | undefined; previous: CertificateEntry<LoadedCertificate> | undefined }
+  | { type: 'add'; entry: StoreEntry }
+  | { type: 'remove'; entry: StoreEntry }
+  | { type: 'rename'; entry: StoreEntry; previousName: string | undefined }
+  | { type: 'primary'; entry: StoreEntry | undefined; previous: StoreEntry | undefined }
   | ({ type: 'replace' } & StoreReplacement);
 
 /** What {@link CertificateStore.replace} did (also the `replace` change). */
 export interface StoreReplacement {
   /** Entries that are new (a new certificate, host, port or name), in the order given. */
-  added: CertificateEntry<LoadedCertificate>[];
+  added: StoreEntry[];
   /** Entries that are gone. */
-  removed: CertificateEntry<LoadedCertificate>[];
+  removed: StoreEntry[];
   /** Entries carried over: same id and certificate, so their connections stay open (their order or primary flag may have changed). */
-  kept: CertificateEntry<LoadedCertificate>[];
+  kept: StoreEntry[];
   /** The store's defaults (`ca`, `rejectUnauthorized`, `allowBroadPatterns`) were replaced. */
   defaultsChanged: boolean;
 }
 
-type Entry = CertificateEntry<LoadedCertificate>;
+/**
+ * An entry of the store: the resolver's entry for a loaded certificate, and the CAs that verify
+ * the servers it is chosen for (added to Node's roots and the adapter's `ca`).
+ */
+export interface StoreEntry extends CertificateEntry<LoadedCertificate> {
+  readonly ca?: readonly CaBundle[];
+}
 
-/** What makes an entry the same across a replace: its certificate, host, port and name. */
-function contentKey(e: { certificate: LoadedCertificate; host: string; port?: PortRule; name?: string }): string {
-  return `${e.certificate.fingerprint256}\n${e.host}\n${e.port ?? ''}\n${e.name ?? ''}`;
+type Entry = StoreEntry;
+
+/** An input's CAs as the entry keeps them: undefined for none. */
+function caOf(input: StoreEntryInput): readonly CaBundle[] | undefined {
+  const list = input.ca === undefined ? [] : Array.isArray(input.ca) ? input.ca : [input.ca];
+  return list.length === 0 ? undefined : Object.freeze(list.slice());
+}
+
+/** The CAs of an entry or input as text, for comparing trust ('' for none). */
+function caText(ca: CaBundle | readonly CaBundle[] | undefined): string {
+  return ca === undefined ? '' : (Array.isArray(ca) ? (ca as readonly CaBundle[]) : [ca as CaBundle]).map((c) => c.pem).join('\n');
+}
+
+/** What makes an entry the same across a replace: its certificate, host, port, name and CAs. */
+function contentKey(e: { certificate: LoadedCertificate; host: string; port?: PortRule; name?: string; ca?: CaBundle | readonly CaBundle[] }): string {
+  return `${e.certificate.fingerprint256}\n${e.host}\n${e.port ?? ''}\n${e.name ?? ''}\n${caText(e.ca)}`;
 }
 
 function sameContent(e: Entry, input: StoreEntryInput): boolean {
@@ -75,7 +100,8 @@ function sameContent(e: Entry, input: StoreEntryInput): boolean {
     e.host === input.host &&
     e.port === input.port &&
     e.name === input.name &&
-    (e.certificate === input.certificate || e.certificate.fingerprint256 === input.certificate.fingerprint256)
+    (e.certificate === input.certificate || e.certificate.fingerprint256 === input.certificate.fingerprint256) &&
+    (e.ca === input.ca || caText(e.ca) === caText(input.ca))
   );
 }
 
@@ -85,6 +111,7 @@ function inputProblem(input: StoreEntryInput): string | undefined {
   if (!isLoadedCertificate(input.certificate)) return ': certificate must be a LoadedCertificate: load it with loadCertificate() first.';
   if (input.name !== undefined && typeof input.name !== 'string') return ': name must be a string.';
   if (input.id !== undefined && (typeof input.id !== 'string' || input.id === '')) return ': id must be a non-empty string.';
+  if (input.ca !== undefined && !(Array.isArray(input.ca) ? input.ca : [input.ca]).every(isCaBundle)) return ': ca must be a CA bundle from loadCaBundle(), or an array of them.';
   return undefined;
 }
 
@@ -92,6 +119,10 @@ function inputProblem(input: StoreEntryInput): string | undefined {
 function checkInput(input: StoreEntryInput, where: string): void {
   const problem = inputProblem(input);
   if (problem !== undefined) throw new MtlsError('ERR_INVALID_ENTRY', `${where}${problem}`);
+}
+
+function isCaBundle(value: unknown): value is CaBundle {
+  return typeof (value as Partial<CaBundle> | null)?.pem === 'string';
 }
 
 /** A defaults object's CA bundles as a list. */
@@ -105,7 +136,7 @@ function checkDefaults(defaults: StoreDefaults): void {
   if (defaults.rejectUnauthorized !== undefined && typeof defaults.rejectUnauthorized !== 'boolean') throw bad('rejectUnauthorized must be true or false.');
   if (defaults.allowBroadPatterns !== undefined && typeof defaults.allowBroadPatterns !== 'boolean') throw bad('allowBroadPatterns must be true or false.');
   if (defaults.expiryWarningDays !== undefined && !(typeof defaults.expiryWarningDays === 'number' && defaults.expiryWarningDays >= 0)) throw bad('expiryWarningDays must be a number of days, 0 or more.');
-  if (caBundlesOf(defaults).some((c) => typeof (c as Partial<CaBundle> | null)?.pem !== 'string')) throw bad('ca must be a CA bundle from loadCaBundle(), or an array of them.');
+  if (!caBundlesOf(defaults).every(isCaBundle)) throw bad('ca must be a CA bundle from loadCaBundle(), or an array of them.');
 }
 
 /** Same trust settings (the CAs compared by their PEM text: a reloaded file is the same CA). */
@@ -134,11 +165,12 @@ function longestIncreasing(values: number[]): Set<number> {
   return kept;
 }
 
-/** An entry as JSON shows it: no key, no passphrase. */
-function publicEntry(entry: CertificateEntry<LoadedCertificate>): Record<string, unknown> {
-  const { certificate, ...rest } = entry;
+/** An entry as JSON shows it: no key, no passphrase; its CAs by subject. */
+function publicEntry(entry: StoreEntry): Record<string, unknown> {
+  const { certificate, ca, ...rest } = entry;
   return {
     ...rest,
+    ...(ca === undefined ? {} : { ca: ca.flatMap((bundle) => bundle.certificates.map((c) => c.subject)) }),
     certificate: {
       subject: certificate.subject,
       issuer: certificate.issuer,
@@ -171,7 +203,7 @@ function isLoadedCertificate(value: unknown): value is LoadedCertificate {
  */
 export class CertificateStore extends EventEmitter {
   #index: ResolverIndex<LoadedCertificate>;
-  readonly #entries = new Map<string, CertificateEntry<LoadedCertificate>>();
+  readonly #entries = new Map<string, StoreEntry>();
   /** The entries in order, kept between changes (replace sets it; add, remove and edits clear it). */
   #ordered: Entry[] | undefined;
   #order = 0;
@@ -221,7 +253,7 @@ export class CertificateStore extends EventEmitter {
    * Adds a certificate for a host pattern (and port). Setting `primary` clears the previous primary.
    * @throws {MtlsError} `ERR_INVALID_HOST_PATTERN`, `ERR_INVALID_PORT`, `ERR_INVALID_ENTRY`.
    */
-  add(input: StoreEntryInput): CertificateEntry<LoadedCertificate> {
+  add(input: StoreEntryInput): StoreEntry {
     checkInput(input, 'add()');
     const order = ++this.#order;
     const id = input.id ?? this.#nextId(order);
@@ -244,7 +276,7 @@ export class CertificateStore extends EventEmitter {
   /**
    * Swaps the whole content of the store in one step: afterwards it holds exactly `entries`, in
    * that order (the later one wins a tie, as in a config file), and `defaults` if given. An entry
-   * whose certificate (fingerprint), host, port and name are unchanged keeps its id and its
+   * whose certificate (fingerprint), host, port, name and CAs are unchanged keeps its id and its
    * connections; the others are added or removed. One `change` event (`type: 'replace'`) reports
    * it, and none when nothing changed. Everything is checked first: an invalid entry changes
    * nothing. Requests in flight finish with what they started with; the next one sees the new
@@ -445,12 +477,12 @@ export class CertificateStore extends EventEmitter {
     this.#changed({ type: 'primary', entry, previous: previous === undefined ? undefined : this.#entries.get(previous.id) });
   }
 
-  get(id: string): CertificateEntry<LoadedCertificate> | undefined {
+  get(id: string): StoreEntry | undefined {
     return this.#entries.get(id);
   }
 
   /** Every entry, in insertion order. */
-  list(): CertificateEntry<LoadedCertificate>[] {
+  list(): StoreEntry[] {
     return this.#list().slice();
   }
 
@@ -501,7 +533,7 @@ export class CertificateStore extends EventEmitter {
     return `CertificateStore ${inspect(this.toJSON(), { ...options, depth: depth - 1 })}`;
   }
 
-  #require(id: string): CertificateEntry<LoadedCertificate> {
+  #require(id: string): StoreEntry {
     const entry = this.#entries.get(id);
     if (entry === undefined) {
       throw new MtlsError('ERR_CERTIFICATE_NOT_FOUND', `No certificate in the store has the id ${JSON.stringify(id)}; list() shows the ids.`);
@@ -510,7 +542,7 @@ export class CertificateStore extends EventEmitter {
   }
 
   /** Swaps an entry for a changed copy (same id and order) in the map and the index. */
-  #replace(old: CertificateEntry<LoadedCertificate>, next: CertificateEntry<LoadedCertificate>): CertificateEntry<LoadedCertificate> {
+  #replace(old: StoreEntry, next: StoreEntry): StoreEntry {
     const entry = freeze(next);
     this.#index.remove(old.id);
     this.#index.add(entry);
@@ -588,7 +620,8 @@ export function emitConfigWarnings(warnings: readonly string[]): void {
 }
 
 /** The frozen entry for an input, as add() and replace() make it. */
-function entryOf(input: StoreEntryInput, id: string, order: number, primary: boolean): CertificateEntry<LoadedCertificate> {
+function entryOf(input: StoreEntryInput, id: string, order: number, primary: boolean): StoreEntry {
+  const ca = caOf(input);
   return freeze({
     id,
     host: input.host,
@@ -599,9 +632,10 @@ function entryOf(input: StoreEntryInput, id: string, order: number, primary: boo
     ...(input.port === undefined ? {} : { port: input.port }),
     ...(input.name === undefined ? {} : { name: input.name }),
     ...(primary ? { primary: true } : {}),
+    ...(ca === undefined ? {} : { ca }),
   });
 }
 
-function freeze(entry: CertificateEntry<LoadedCertificate>): CertificateEntry<LoadedCertificate> {
+function freeze(entry: StoreEntry): StoreEntry {
   return Object.freeze(entry);
 }

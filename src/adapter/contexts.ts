@@ -82,6 +82,29 @@ export function resolveCaList(input: CaInput | undefined): string[] | undefined 
   return custom.length === 0 ? undefined : caList(custom);
 }
 
+// An entry's own CAs on top of a list: one shared list per (list, entry CAs), so that entries
+// with the same CAs share contexts and connections of different trust never do.
+const withEntryCa = new WeakMap<readonly CaBundle[], WeakMap<object, string[]>>();
+
+/**
+ * The CA list for connections that present `entry`: the adapter's list (`list`, undefined for
+ * Node's defaults) plus the entry's own `ca`; `list` itself when the entry has none.
+ */
+export function trustFor(list: string[] | undefined, entry: object | undefined): string[] | undefined {
+  const own = (entry as { readonly ca?: readonly CaBundle[] } | undefined)?.ca;
+  if (own === undefined || own.length === 0) return list;
+  let byList = withEntryCa.get(own);
+  if (byList === undefined) withEntryCa.set(own, (byList = new WeakMap()));
+  const key = list ?? DEFAULT_CA;
+  let combined = byList.get(key);
+  if (combined === undefined) {
+    const base = list === undefined ? [] : [customOf.get(list) ?? list.join('\n')];
+    combined = caList([...base, ...own.map((bundle) => bundle.pem)]);
+    byList.set(key, combined);
+  }
+  return combined;
+}
+
 // One secure context per (certificate, CA list): the key is parsed once, here, and every
 // connection reuses the context. Keyed weakly, so removed certificates take theirs with them.
 const contexts = new WeakMap<object, WeakMap<object, tls.SecureContext>>();

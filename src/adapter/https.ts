@@ -10,10 +10,10 @@ import type { LoadedCertificate } from '../loader/types.js';
 import { isSecureProtocol } from '../resolver/host.js';
 import type { Match } from '../resolver/types.js';
 import { followStore } from '../follow.js';
-import type { CertificateStore, StoreChange } from '../store.js';
+import type { CertificateStore, StoreChange, StoreEntry } from '../store.js';
 import { describeConnectError } from './errors.js';
 import { reportConnect, reportSelect } from './events.js';
-import { caListToken, secureContextFor } from './contexts.js';
+import { caListToken, secureContextFor, trustFor } from './contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
 import { openTunnel } from './proxy.js';
 import { redactedTls } from './redact.js';
@@ -53,9 +53,10 @@ export function httpsRequestOptions(
   const u = new URL(String(url));
   const match = resolveFor(store, u, resolved, options.select);
   if (match !== undefined) reportSelect(resolved, u.origin, match);
+  const ca = trustFor(resolved.ca, match?.entry);
   return {
     ...(match === undefined ? {} : redactedTls(match.entry.certificate)),
-    ...(resolved.ca === undefined ? {} : { ca: resolved.ca }),
+    ...(ca === undefined ? {} : { ca }),
     rejectUnauthorized: options.rejectUnauthorized ?? resolved.rejectUnauthorized,
   };
 }
@@ -69,7 +70,7 @@ export interface HttpsTlsOptions extends Pick<tls.SecureContextOptions, 'cert' |
   cert?: Buffer;
   /** The private key, as bytes that print as a token, never as PEM. */
   key?: Buffer;
-  /** Node's default roots plus your CA certificates; absent for Node's defaults. */
+  /** Node's default roots plus your CA certificates and the chosen entry's; absent for Node's defaults. */
   ca?: string[];
   rejectUnauthorized: boolean;
 }
@@ -153,7 +154,7 @@ export class MtlsHttpsAgent extends https.Agent {
     if (choice.name === undefined) {
       const cert = choice.match === undefined ? '-' : `${choice.match.entry.id}/${choice.match.entry.certificate.fingerprint256}`;
       // The trust is in the name: https.Agent caches TLS sessions by name, and a resumed session is not verified again.
-      choice.name = `${super.getName(o)}:mtls:${cert}:${choice.verify}:${caListToken(this.#resolved.ca)}`;
+      choice.name = `${super.getName(o)}:mtls:${cert}:${choice.verify}:${caListToken(trustFor(this.#resolved.ca, choice.match?.entry))}`;
       if (!this.#stale.has(choice.name)) this.#live.set(choice.name, choice);
     }
     return choice.name;
@@ -178,7 +179,7 @@ export class MtlsHttpsAgent extends https.Agent {
   override createConnection(o: AgentRequestOptions, callback?: (err: Error | null, socket: Duplex) => void): Duplex | undefined {
     const choice = o[kChoice] ?? this.#choose(o);
     const name = this.getName(o);
-    const tlsOptions = { ...o, secureContext: secureContextFor(choice.match?.entry.certificate, this.#resolved.ca), rejectUnauthorized: choice.verify };
+    const tlsOptions = { ...o, secureContext: secureContextFor(choice.match?.entry.certificate, trustFor(this.#resolved.ca, choice.match?.entry)), rejectUnauthorized: choice.verify };
     const route = this.#resolved.proxy?.routeFor(choice.url);
     const ready = (socket: Duplex) => {
       (socket as Duplex & { [kName]?: string })[kName] = name;
@@ -258,7 +259,7 @@ function isStale(store: CertificateStore, choice: Choice, current: () => Match<L
   const chosen = choice.match?.entry;
   if (chosen === undefined) return current() !== undefined;
   const entry = store.get(chosen.id);
-  return entry === undefined || entry.certificate !== chosen.certificate || (!choice.selected && current()?.entry.id !== chosen.id);
+  return entry === undefined || entry.certificate !== chosen.certificate || entry.ca !== (chosen as StoreEntry).ca || (!choice.selected && current()?.entry.id !== chosen.id);
 }
 
 // A request's TLS failures name the certificate presented (Node's own say "socket hang up").

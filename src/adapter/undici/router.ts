@@ -6,7 +6,7 @@ import { Dispatcher } from 'undici';
 import type { LoadedCertificate } from '../../loader/types.js';
 import { isSecureProtocol } from '../../resolver/host.js';
 import type { Match } from '../../resolver/types.js';
-import type { CertificateStore } from '../../store.js';
+import type { CertificateStore, StoreEntry } from '../../store.js';
 import { reportSelect } from '../events.js';
 import type { ResolvedAdapterOptions } from '../options.js';
 import type { ProxyRoute } from '../proxy.js';
@@ -31,6 +31,8 @@ export interface RouterShared {
 interface Slot {
   dispatcher: SlotDispatcher;
   certificate: LoadedCertificate | undefined;
+  /** The entry's own CAs when the slot was made (a change of trust makes a new slot). */
+  ca: StoreEntry['ca'];
   entryId: string | undefined;
   selected: boolean;
 }
@@ -140,9 +142,16 @@ export class OriginRouter extends Dispatcher {
     }
     const key = match === undefined ? `-${verify}` : `${match.entry.id}\n${match.entry.certificate.fingerprint256}\n${verify}`;
     let slot = this.#slots.get(key);
+    const ca = (match?.entry as StoreEntry | undefined)?.ca;
+    if (slot !== undefined && slot.ca !== ca) {
+      // Same entry id and certificate, other CAs (a replace kept the id): never reuse its connections.
+      this.#slots.delete(key);
+      void slot.dispatcher.close();
+      slot = undefined;
+    }
     if (slot === undefined) {
       const dispatcher = this.#shared.slotFactory({ origin: this.#origin, secure: this.#secure, match, verify, proxy: this.#proxy }, this.#context);
-      slot = { dispatcher, certificate: match?.entry.certificate, entryId: match?.entry.id, selected };
+      slot = { dispatcher, certificate: match?.entry.certificate, ca, entryId: match?.entry.id, selected };
       this.#slots.set(key, slot);
     }
     if (match !== undefined) reportSelect(this.#shared.options, this.#origin, match, this.#proxy?.display);
@@ -159,7 +168,7 @@ export class OriginRouter extends Dispatcher {
         all ||
         (slot.entryId === undefined
           ? current !== undefined
-          : entry === undefined || entry.certificate !== slot.certificate || (!slot.selected && current?.entry.id !== slot.entryId));
+          : entry === undefined || entry.certificate !== slot.certificate || entry.ca !== slot.ca || (!slot.selected && current?.entry.id !== slot.entryId));
       if (stale) {
         this.#slots.delete(key);
         void slot.dispatcher.close(); // graceful: requests already queued on it complete

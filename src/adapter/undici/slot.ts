@@ -10,7 +10,7 @@ import type { Match } from '../../resolver/types.js';
 import { describeConnectError } from '../errors.js';
 import { openTunnel, type ProxyRoute } from '../proxy.js';
 import { reportConnect } from '../events.js';
-import { secureContextFor } from '../contexts.js';
+import { secureContextFor, trustFor } from '../contexts.js';
 import type { ResolvedAdapterOptions } from '../options.js';
 import { Connections, type Connection } from './connections.js';
 import type { TrackedHandler } from './handler.js';
@@ -64,7 +64,7 @@ function secureConnector(spec: SlotSpec, context: SlotContext): { connect: Conne
   const base = buildConnector({
     ...context.connect,
     allowH2: context.allowH2,
-    secureContext: secureContextFor(match?.entry.certificate, context.options.ca),
+    secureContext: secureContextFor(match?.entry.certificate, trustFor(context.options.ca, match?.entry)),
     rejectUnauthorized: verify,
   } as buildConnector.BuildOptions);
   const handshake: Connector = (options, callback) =>
