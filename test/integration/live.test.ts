@@ -3,14 +3,13 @@
 // through watchConfig.
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateStore, createDispatcher, createHttpsAgent, isMtlsError, loadCaBundle, loadCertificate, watchConfig, type LoadedCertificate } from '../../src/index.js';
 import { fixture, opensslPairs, secretMount } from '../helpers.js';
-import { startMtlsServer, type Received, type TestServer } from './servers.js';
+import { get, getHttps, underLoad } from './load.js';
+import { startMtlsServer, type TestServer } from './servers.js';
 
 let server: TestServer;
 let other: TestServer;
@@ -25,46 +24,6 @@ beforeAll(async () => {
   ]);
 });
 afterAll(() => Promise.all([server.close(), other.close()]));
-
-const get = async (url: string, dispatcher: ReturnType<typeof createDispatcher>) => (await (await request(url, { dispatcher })).body.json()) as Received;
-const getHttps = (url: string, agent: HttpsAgent) =>
-  new Promise<Received>((resolve, reject) => {
-    httpsRequest(url, { agent }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d));
-      res.on('end', () => resolve(JSON.parse(body) as Received));
-    })
-      .on('error', reject)
-      .end();
-  });
-
-/** Requests running in a loop until stop(); counts what was served and what failed. */
-function underLoad(requests: Array<() => Promise<unknown>>) {
-  let stop = false;
-  const load = {
-    failed: 0,
-    served: 0,
-    errors: [] as unknown[],
-    stop: async () => {
-      stop = true;
-      await running;
-    },
-  };
-  const running = Promise.all(
-    requests.map(async (one) => {
-      while (!stop) {
-        await one().then(
-          () => load.served++,
-          (err: unknown) => {
-            load.failed++;
-            load.errors.push(err);
-          },
-        );
-      }
-    }),
-  );
-  return load;
-}
 
 describe('store.replace with live adapters', () => {
   it('an unchanged entry keeps its connections across replaces; a renewed one gets a new connection', async () => {
@@ -114,29 +73,6 @@ describe('store.replace with live adapters', () => {
       await dispatcher.close();
     }
   });
-
-  it('1,000 renewals through replace under load: nothing fails, and after each only the new certificate is presented', async () => {
-    const store = new CertificateStore({ ca: ca() });
-    store.replace([{ host: 'localhost', port: '*', certificate: certs[0]! }], store.defaults);
-    const dispatcher = createDispatcher(store);
-    const agent = createHttpsAgent(store);
-    const load = underLoad([() => get(server.url(), dispatcher), () => get(server.url(), dispatcher), () => getHttps(server.url(), agent), () => getHttps(server.url(), agent)]);
-    try {
-      for (let i = 1; i <= 1000; i++) {
-        const next = certs[i % certs.length]!;
-        store.replace([{ host: 'localhost', port: '*', certificate: next }], store.defaults);
-        const [viaUndici, viaHttps] = await Promise.all([get(server.url(), dispatcher), i % 10 === 0 ? getHttps(server.url(), agent) : undefined]);
-        expect(viaUndici.fingerprint256).toBe(next.fingerprint256);
-        if (viaHttps !== undefined) expect(viaHttps.fingerprint256).toBe(next.fingerprint256);
-      }
-    } finally {
-      await load.stop();
-      agent.destroy();
-      await dispatcher.close();
-    }
-    expect(load.failed).toBe(0);
-    expect(load.served).toBeGreaterThan(100);
-  }, 120_000);
 
   it('new defaults apply to the next connection: a CA added by replace, and taken away again', async () => {
     const store = new CertificateStore();
