@@ -6,6 +6,7 @@ import type { CertificateConfig, MtlsConfig } from './config.js';
 import { parsePortRule } from './resolver/entry.js';
 import { parseHostPattern } from './resolver/host.js';
 import type { PortRule } from './resolver/types.js';
+import { withPeerPrecedence, type PeerAtom } from './import/precedence.js';
 
 /** A converted config, and every place where the meaning changed. */
 export interface ImportResult {
@@ -60,13 +61,7 @@ function hostAndPort(text: string): { host: string; port?: PortRule } {
  */
 function loadable(certificates: CertificateConfig[], notes: string[]): CertificateConfig[] {
   return certificates.flatMap((c) => {
-    try {
-      parseHostPattern(c.host, false);
-      parsePortRule(c.port, `host ${JSON.stringify(c.host)}`);
-    } catch (err) {
-      notes.push(`${JSON.stringify(c.host)}${c.name === undefined ? '' : ` (${JSON.stringify(c.name)})`} cannot be an entry here, skipped: ${(err as Error).message}`);
-      return [];
-    }
+    if (refused(c, notes)) return [];
     if (c.name === '') {
       const { name: _empty, ...rest } = c;
       return [rest];
@@ -75,85 +70,102 @@ function loadable(certificates: CertificateConfig[], notes: string[]): Certifica
   });
 }
 
+/** True (with a note) when certs.json would refuse the host or port of `c`. */
+function refused(c: CertificateConfig, notes: string[], label = `${JSON.stringify(c.host)}${c.name === undefined || c.name === '' ? '' : ` (${JSON.stringify(c.name)})`}`): boolean {
+  try {
+    parseHostPattern(c.host, false);
+    parsePortRule(c.port, `host ${JSON.stringify(c.host)}`);
+    return false;
+  } catch (err) {
+    notes.push(`${label} cannot be an entry here, skipped: ${(err as Error).message}`);
+    return true;
+  }
+}
+
+/** The atoms whose host and port certs.json accepts (the others skipped with a note, as `loadable` does). */
+function loadableAtoms(atoms: PeerAtom[], notes: string[]): PeerAtom[] {
+  return atoms.filter((a) => !refused(a.config, notes));
+}
+
+// Postman's match pattern grammar, as postman-collection's UrlMatchPattern reads it
+// (lib/url-pattern/url-match-pattern.js, `patternSplit`): lower-case schemes http, https, file,
+// ftp or * joined by "+", a host that is "*", "*." + a suffix or a name without "*", an optional
+// ":port" or ":*", and a path. A pattern that does not fit never matches anything in Postman.
+const POSTMAN_PATTERN = /^((?:http|https|file|ftp|\*)(?:\+(?:http|https|file|ftp))*):\/\/(\*|\*\.[^*/:]+|[^*/:]+)(:\*|:\d+)?(\/.*)$/;
+
 /**
  * Newman's `--ssl-client-cert-list` (Postman's client certificate list):
  * `[{ name, matches: ['https://*.example.com/*'], cert: { src }, key: { src }, pfx: { src }, passphrase }]`.
  *
  * Postman match patterns become host + port: `https://*.example.com/*` gives `*.example.com` and
  * `example.com` (Postman's wildcard also matches the bare domain), `:8080` gives port 8080, `:*`
- * any port, none 443; paths are not matched (noted); several matches give one entry each. Postman
- * uses the first matching certificate and we use the last added, so the order is reversed.
+ * any port, none 443; paths are not matched (noted). Postman takes the first certificate whose
+ * pattern matches (postman-collection's `CertificateList.resolveOne`): where an earlier item is
+ * broader than a later one, its certificate is added again for the overlap so that it still wins
+ * there, and an item that an earlier one covers entirely is skipped with a note.
  */
 export function convertNewmanCertList(list: unknown, options: ImportOptions = {}): ImportResult {
   const baseDir = options.baseDir ?? process.cwd();
   if (!Array.isArray(list)) throw invalid('Newman certificate list', 'it must be a JSON array of { name, matches, cert, key | pfx, passphrase }.');
   const notes: string[] = [];
-  const perItem: CertificateConfig[][] = list.map((item: unknown, i: number) => {
+  const atoms: PeerAtom[] = [];
+  list.forEach((item: unknown, i: number) => {
     const it = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
-    const where = `item ${i}${typeof it.name === 'string' ? ` (${JSON.stringify(it.name)})` : ''}`;
+    const where = `item ${i}${typeof it.name === 'string' && it.name !== '' ? ` (${JSON.stringify(it.name)})` : ''}`;
     const matches = Array.isArray(it.matches) ? it.matches : typeof it.matches === 'string' ? [it.matches] : [];
     if (matches.length === 0) throw invalid(where, 'it has no "matches" patterns such as "https://example.com/*".');
     const files = material(where, { cert: fileOf(it.cert, baseDir), key: fileOf(it.key, baseDir), pfx: fileOf(it.pfx, baseDir) }, it.passphrase, notes);
-    const entries: CertificateConfig[] = [];
     for (const pattern of matches) {
-      const m = typeof pattern === 'string' ? /^(\*|[a-z][a-z+]*):\/\/(\[[^\]]+\]|[^/:]+)(?::(\d+|\*))?(\/.*)?$/i.exec(pattern.trim()) : null;
+      const m = typeof pattern === 'string' ? POSTMAN_PATTERN.exec(pattern) : null;
       if (m === null) {
-        notes.push(`${where}: the match pattern ${JSON.stringify(pattern)} is not of the form scheme://host[:port]/path; skipped.`);
-        continue;
-      }
-      const [, scheme, host, port, path] = m as unknown as [string, string, string, string | undefined, string | undefined];
-      // Patterns Postman itself never matches are not imported (Postman's match patterns: a
-      // lower-case scheme of http, https, https+http or *, a host that is whole or starts with
-      // "*.", and a path).
-      const never =
-        scheme !== scheme.toLowerCase()
-          ? 'its scheme is not lower case'
-          : !['*', 'http', 'https', 'http+https', 'https+http'].includes(scheme)
-            ? `Postman sends no client certificate for ${scheme}:`
-            : path === undefined
+        const why =
+          typeof pattern !== 'string'
+            ? 'it is not a string'
+            : /^[a-z+*]+:\/\/[^/]*$/i.test(pattern)
               ? 'it has no path (write "/*")'
-              : host !== '*' && host.slice(host.startsWith('*.') ? 2 : 0).includes('*')
-                ? 'Postman takes "*" only as a whole first label ("*.example.com")'
-                : undefined;
-      if (never !== undefined) {
-        notes.push(`${where}: Postman never matches ${JSON.stringify(pattern)} (${never}); skipped.`);
+              : /^[^:]*[A-Z][^:]*:\/\//.test(pattern)
+                ? 'its scheme is not lower case'
+                : /^[a-z+*]+:\/\//.test(pattern) && !/^(?:http|https|file|ftp|\*)(?:\+(?:http|https|file|ftp))*:/.test(pattern)
+                  ? `Postman sends no client certificate for ${pattern.slice(0, pattern.indexOf(':'))}:`
+                  : /^[a-z+*]+:\/\/[^/]*\*/.test(pattern)
+                    ? 'Postman takes "*" only as the whole host or a whole first label ("*.example.com")'
+                    : 'it is not of the form scheme://host[:port]/path';
+        notes.push(`${where}: Postman never matches ${JSON.stringify(pattern)} (${why}); skipped.`);
         continue;
       }
-      if (!scheme.split('+').some((s) => s === '*' || s === 'https')) {
-        notes.push(`${where}: ${JSON.stringify(pattern)} is for ${scheme}: only https: and wss: requests present a certificate; skipped.`);
+      const [, schemes, host, portText, path] = m as unknown as [string, string, string, string | undefined, string];
+      if (!schemes.split('+').some((s) => s === '*' || s === 'https')) {
+        notes.push(`${where}: ${JSON.stringify(pattern)} is for ${schemes}: Postman presents certificates to https: only; skipped.`);
         continue;
       }
       if (host === '*') {
-        notes.push(`${where}: ${JSON.stringify(pattern)} matches every host; not imported (too broad): add the hosts this certificate is for.`);
+        notes.push(`${where}: ${JSON.stringify(pattern)} matches every host; not imported (too broad, R3): add the hosts this certificate is for.`);
         continue;
       }
-      if (path !== undefined && path !== '/' && path !== '/*') {
-        notes.push(`${where}: ${JSON.stringify(pattern)}: paths are not matched; the certificate applies to the whole host.`);
+      if (path !== '/*') {
+        notes.push(`${where}: ${JSON.stringify(pattern)}: paths are not matched (a connection presents one certificate for the whole host); the certificate applies to every path.`);
       }
-      try {
-        parseHostPattern(host, false);
-      } catch (err) {
-        notes.push(`${where}: ${JSON.stringify(pattern)} cannot be an entry here, skipped: ${(err as Error).message}`);
+      if (host !== host.toLowerCase()) {
+        notes.push(`${where}: ${JSON.stringify(pattern)}: Postman compares hosts case-sensitively; host names are compared in lower case here (R2).`);
+      }
+      const port = portText === undefined ? undefined : portText === ':*' ? ('*' as const) : Number(portText.slice(1));
+      if (port !== undefined && port !== '*' && String(port) !== portText!.slice(1)) {
+        notes.push(`${where}: Postman never matches ${JSON.stringify(pattern)} (it compares the port as text: ${portText!.slice(1)} is not ${port}); skipped.`);
         continue;
       }
       const base: CertificateConfig = {
         ...(typeof it.name === 'string' ? { name: it.name } : {}),
-        host,
-        ...(port === undefined ? {} : { port: port === '*' ? '*' : Number(port) }),
+        host: host.toLowerCase(),
+        ...(port === undefined ? {} : { port }),
         ...files,
       };
-      entries.push(base);
-      if (host.startsWith('*.')) {
-        entries.push({ ...base, host: host.slice(2) });
-        notes.push(`${where}: Postman's ${host} also matches ${host.slice(2)} itself; added an entry for ${host.slice(2)} as well.`);
-      }
+      if (refused(base, notes, `${where}: ${JSON.stringify(pattern)}`)) continue; // a refused wildcard takes its bare domain with it
+      const hosts = host.startsWith('*.') ? [base.host, base.host.slice(2)] : [base.host];
+      if (hosts.length > 1) notes.push(`${where}: Postman's ${host} also matches ${host.slice(2)} itself; added an entry for ${host.slice(2)} as well.`);
+      for (const h of hosts) atoms.push({ host: h, port, config: { ...base, host: h }, priority: i, who: where });
     }
-    return entries;
   });
-  if (list.length > 1) {
-    notes.push('Postman uses the first matching certificate, mtls-resolver the last added: the list order was reversed so that the same certificate wins.');
-  }
-  return { config: { certificates: loadable(perItem.reverse().flat(), notes) }, notes };
+  return { config: { certificates: loadable(withPeerPrecedence(atoms, 'Postman', notes), notes) }, notes };
 }
 
 /**

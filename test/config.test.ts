@@ -97,17 +97,20 @@ describe('importers', () => {
       ],
       { baseDir: '/certs' },
     );
+    const first = { name: 'first', cert: '/certs/a.crt', key: '/certs/a.key', passphrase: 'p' };
     expect(config.certificates).toEqual([
       { name: 'second', host: 'api.example.com', port: '*', pfx: '/abs/b.p12' },
-      { name: 'first', host: '*.example.com', cert: '/certs/a.crt', key: '/certs/a.key', passphrase: 'p' },
-      { name: 'first', host: 'example.com', cert: '/certs/a.crt', key: '/certs/a.key', passphrase: 'p' },
-      { name: 'first', host: 'example.com', port: 8080, cert: '/certs/a.crt', key: '/certs/a.key', passphrase: 'p' },
+      // Postman takes "first" (*.example.com, port 443) before "second" for api.example.com:443
+      { ...first, host: 'api.example.com' },
+      { ...first, host: '*.example.com' },
+      { ...first, host: 'example.com' },
+      { ...first, host: 'example.com', port: 8080 },
     ]);
     const text = notes.join('\n');
     expect(text).toMatch(/also matches example\.com itself/);
     expect(text).toMatch(/paths are not matched/);
-    expect(text).toMatch(/only https: and wss:/);
-    expect(text).toMatch(/order was reversed/);
+    expect(text).toMatch(/Postman presents certificates to https: only; skipped/);
+    expect(text).toMatch(/item 0 \("first"\): Postman takes it before more specific entries, so it was added again for api\.example\.com, where it must win/);
     expect(text).toMatch(/passphraseEnv/);
   });
 
@@ -130,11 +133,13 @@ describe('importers', () => {
       item('badhost', ['https://*foo/bar', 'https://*.com/*']),
       item('', ['https://unnamed.acme.com/*']),
     ]);
+    // The unnamed item comes after "both", whose *.acme.com covers it: Postman never uses it.
     expect(config.certificates.map((c) => [c.host, c.name])).toEqual([
-      ['unnamed.acme.com', undefined],
+      ['unnamed.acme.com', 'both'],
       ['*.acme.com', 'both'],
       ['acme.com', 'both'],
     ]);
+    expect(notes).toContain('item 6 (unnamed.acme.com) is never used by Postman: item 0 ("both") (*.acme.com) matches everything it matches and comes first; skipped.');
     const text = notes.join('\n');
     expect(text).toMatch(/item 1 \("upper"\): Postman never matches "HTTPS:\/\/upper.acme.com\/\*" \(its scheme is not lower case\); skipped/);
     expect(text).toMatch(/item 2 \("ws"\): Postman never matches "wss:\/\/ws.acme.com\/\*" \(Postman sends no client certificate for wss:\)/);
@@ -142,7 +147,7 @@ describe('importers', () => {
     expect(text).toMatch(/item 4 \("midglob"\): Postman never matches .* whole first label/);
     expect(text).toMatch(/item 5 \("badhost"\): Postman never matches "https:\/\/\*foo\/bar"/);
     expect(text).toMatch(/item 5 \("badhost"\): "https:\/\/\*\.com\/\*" cannot be an entry here, skipped: .*too broad/);
-    await expect(readConfig(config)).resolves.toMatchObject({ entries: [{ host: 'unnamed.acme.com' }, { host: '*.acme.com' }, { host: 'acme.com' }] });
+    await expect(readConfig(config)).resolves.toMatchObject({ entries: [{ host: 'unnamed.acme.com', name: 'both' }, { host: '*.acme.com' }, { host: 'acme.com' }] });
   });
 
   it('Bruno: domains with and without port, cert and pfx types, order reversed (Bruno takes the first match), disabled ones skipped', () => {
