@@ -82,11 +82,6 @@ function refused(c: CertificateConfig, notes: string[], label = `${JSON.stringif
   }
 }
 
-/** The atoms whose host and port certs.json accepts (the others skipped with a note, as `loadable` does). */
-function loadableAtoms(atoms: PeerAtom[], notes: string[]): PeerAtom[] {
-  return atoms.filter((a) => !refused(a.config, notes));
-}
-
 // Postman's match pattern grammar, as postman-collection's UrlMatchPattern reads it
 // (lib/url-pattern/url-match-pattern.js, `patternSplit`): lower-case schemes http, https, file,
 // ftp or * joined by "+", a host that is "*", "*." + a suffix or a name without "*", an optional
@@ -168,13 +163,19 @@ export function convertNewmanCertList(list: unknown, options: ImportOptions = {}
   return { config: { certificates: loadable(withPeerPrecedence(atoms, 'Postman', notes), notes) }, notes };
 }
 
+// Bruno's matcher (packages/bruno-electron/src/ipc/network/cert-utils.js,
+// getCertsAndProxyConfig): for each certificate in order, the domain becomes the regular
+// expression '^(https:\/\/|grpc:\/\/|grpcs:\/\/)?' + domain with "." escaped and "*" as ".*",
+// matched against the start of the request URL; the first match is taken (`break`).
+const BRUNO_REGEX_CHARS = /[?[\]{}()+|^$\\]/;
+
 /**
  * Bruno's `clientCertificates` (bruno.json):
  * `{ enabled, certs: [{ domain, type: 'cert' | 'pfx', certFilePath, keyFilePath, pfxFilePath, passphrase }] }`.
  * Bruno matches `domain` as a prefix of the URL after `https://`: without a port it applies to
- * every port (kept as port `'*'`), and it also matched longer host names (here hosts compare whole).
- * Bruno uses the first matching certificate (its loop stops at the first match), mtls-resolver the
- * last added between equals: the order is reversed. Disabled certificates are skipped.
+ * every port (kept as port `'*'`), and it also matched longer host names (here hosts compare
+ * whole). Bruno takes the first matching certificate; the importer keeps that choice under our
+ * rules (see {@link convertNewmanCertList}). Disabled certificates are skipped.
  */
 export function convertBrunoConfig(brunoJson: unknown, options: ImportOptions = {}): ImportResult {
   const baseDir = options.baseDir ?? process.cwd();
@@ -187,45 +188,62 @@ export function convertBrunoConfig(brunoJson: unknown, options: ImportOptions = 
     notes.push('clientCertificates.enabled is false in bruno.json: nothing was imported.');
     return { config: { certificates: [] }, notes };
   }
-  const certificates = certs.flatMap((c: unknown, i: number): CertificateConfig[] => {
+  const atoms: PeerAtom[] = [];
+  certs.forEach((c: unknown, i: number) => {
     const cert = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
     const where = `certs[${i}]${typeof cert.domain === 'string' ? ` (${JSON.stringify(cert.domain)})` : ''}`;
     if (cert.disabled === true || cert.enabled === false) {
       notes.push(`${where}: disabled in Bruno; skipped.`);
-      return [];
+      return;
     }
     if (typeof cert.domain !== 'string' || cert.domain.trim() === '') throw invalid(where, 'it has no domain.');
-    const domain = cert.domain.trim().replace(/^https?:\/\//i, '').replace(/\/.*$/, '');
+    const raw = cert.domain.trim();
     if (/\{\{.*\}\}/.test(JSON.stringify(cert))) notes.push(`${where}: it uses a Bruno variable ({{...}}); replace it with its value in certs.json.`);
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
+      notes.push(`${where}: Bruno never matches ${JSON.stringify(raw)} (it puts "https://" before the domain itself, so a domain with a scheme matches no URL); skipped: write the host alone.`);
+      return;
+    }
+    if (BRUNO_REGEX_CHARS.test(raw)) {
+      notes.push(`${where}: Bruno reads ${JSON.stringify(raw)} as a regular expression (only "." and "*" are not); not imported: write the host names it is for.`);
+      return;
+    }
+    const domain = raw.replace(/\/.*$/, '');
+    if (domain !== raw) notes.push(`${where}: Bruno matched ${JSON.stringify(raw)} on that path only; paths are not matched here (a connection presents one certificate for the whole host).`);
     const { host, port } = hostAndPort(domain);
     if (port === undefined) notes.push(`${where}: Bruno applies ${JSON.stringify(domain)} to every port; kept as port "*".`);
-    notes.push(`${where}: Bruno matched ${JSON.stringify(domain)} as a URL prefix, so it also matched longer host names (e.g. ${host.replace(/^\*\./, 'x.')}.example); here the host must match whole.`);
+    else if (port === '*') notes.push(`${where}: Bruno's ${JSON.stringify(domain)} matches only URLs that write a port (https://${host}:8443/); here it is any port, the default 443 included.`);
+    else if (port === 443) notes.push(`${where}: Bruno matches ${JSON.stringify(domain)} only when the URL writes ":443"; here every URL of ${host} on port 443.`);
+    notes.push(`${where}: Bruno matched ${JSON.stringify(domain)} as a URL prefix, so it also matched longer host names (e.g. ${host.replace(/^\*\./, 'x.')}.example) and, with "*", paths and other schemes; here the host must match whole.`);
     const type = cert.type === 'pfx' || cert.type === 'pkcs12' ? 'pfx' : 'cert';
     const files =
       type === 'pfx'
         ? { pfx: fileOf(cert.pfxFilePath ?? cert.pkcs12FilePath, baseDir) }
         : { cert: fileOf(cert.certFilePath ?? cert.certificateFilePath, baseDir), key: fileOf(cert.keyFilePath ?? cert.privateKeyFilePath, baseDir) };
-    return [{ host, port: port ?? '*', ...material(where, files, cert.passphrase, notes) }];
+    const config: CertificateConfig = { host: host.toLowerCase(), port: port ?? '*', ...material(where, files, cert.passphrase, notes) };
+    if (!refused(config, notes, `${where}: ${JSON.stringify(domain)}`)) atoms.push({ host: config.host, port: config.port, config, priority: i, who: where });
   });
-  if (certificates.length > 1) {
-    notes.push('Bruno uses the first matching certificate, mtls-resolver the last added: the list order was reversed so that the same certificate wins.');
-  }
-  return { config: { certificates: loadable(certificates.reverse(), notes) }, notes };
+  return { config: { certificates: loadable(withPeerPrecedence(atoms, 'Bruno', notes), notes) }, notes };
 }
+
+// Insomnia's matcher (packages/insomnia/src/network/url-matches-cert-host.ts and certificate.ts,
+// filterClientCertificates): the certificate's host gets "https://" when it has no scheme and is
+// parsed with the WHATWG URL parser (a host it refuses, such as one with port "*", never
+// matches); no port means 443; "*" in the host name is ".*" in an anchored regular expression;
+// every enabled certificate that matches goes to curl, and the last one set is the one sent.
+// When none matches, newer versions try again without comparing ports.
 
 /**
  * Insomnia's client certificates, from an Insomnia export (`resources` with
  * `_type: 'client_certificate'`) or a list of them: `{ host, cert, key, pfx, passphrase, disabled }`.
- * `host` may carry a port (`api.example.com:8443`, `:*`); none means 443, as here. Disabled
- * certificates are skipped. Insomnia gives curl every matching certificate and the last one set
- * wins, so the order is kept.
+ * The host is read as Insomnia reads it (see above); disabled certificates are skipped; Insomnia
+ * sends the last matching certificate, and the importer keeps that choice under our rules.
  */
 export function convertInsomniaCertificates(exported: unknown, options: ImportOptions = {}): ImportResult {
   const baseDir = options.baseDir ?? process.cwd();
   const resources = Array.isArray(exported) ? exported : (exported as { resources?: unknown } | null)?.resources;
   if (!Array.isArray(resources)) throw invalid('Insomnia export', 'it has no "resources" array (export the workspace or collection as Insomnia JSON).');
   const notes: string[] = [];
-  const certificates: CertificateConfig[] = [];
+  const atoms: PeerAtom[] = [];
   resources.forEach((r: unknown, i: number) => {
     const res = (typeof r === 'object' && r !== null ? r : {}) as Record<string, unknown>;
     if (res._type !== undefined && res._type !== 'client_certificate') return;
@@ -235,17 +253,33 @@ export function convertInsomniaCertificates(exported: unknown, options: ImportOp
       return;
     }
     if (typeof res.host !== 'string' || res.host.trim() === '') throw invalid(where, 'it has no host.');
-    const { host, port } = hostAndPort(res.host.trim().replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, ''));
+    const text = res.host.trim();
+    let parsed: URL;
+    try {
+      parsed = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`);
+    } catch {
+      notes.push(`${where}: Insomnia never matches ${JSON.stringify(text)} (its URL parser refuses it${/:\*/.test(text) ? ': a port of "*" is not a port' : ''}); skipped.`);
+      return;
+    }
+    const host = parsed.hostname;
+    const written = text.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/.*$/, '').replace(/:[^:\]]*$/, '').toLowerCase();
+    if (written !== host) notes.push(`${where}: Insomnia reads ${JSON.stringify(text)} as the host ${JSON.stringify(host)}; imported as that.`);
+    if (/[?[\]{}]/.test(host)) {
+      notes.push(`${where}: Insomnia matches ${JSON.stringify(host)} literally ("{", "}" are not patterns there); not imported: write the host names it is for.`);
+      return;
+    }
+    const port = parsed.port === '' ? undefined : Number(parsed.port);
     const files = { cert: fileOf(res.cert, baseDir), key: fileOf(res.key, baseDir), pfx: fileOf(res.pfx, baseDir) };
-    certificates.push({
+    const config: CertificateConfig = {
       ...(typeof res.name === 'string' ? { name: res.name } : {}),
       host,
       ...(port === undefined ? {} : { port }),
       ...material(where, files, res.passphrase, notes),
-    });
+    };
+    if (!refused(config, notes, `${where}: ${JSON.stringify(text)}`)) atoms.push({ host, port, config, priority: -i, who: where });
   });
-  if (certificates.length > 0) {
-    notes.push('Newer Insomnia versions fall back to a certificate for another port of the same host when none is for the request port; here the port must match: use port "*" where you relied on that.');
+  if (atoms.length > 0) {
+    notes.push('Newer Insomnia versions fall back to a certificate for another port of the same host when none is for the request port; here the port must match (R4): use port "*" where you relied on that.');
   }
-  return { config: { certificates: loadable(certificates, notes) }, notes };
+  return { config: { certificates: loadable(withPeerPrecedence(atoms, 'Insomnia', notes), notes) }, notes };
 }

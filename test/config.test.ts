@@ -150,7 +150,7 @@ describe('importers', () => {
     await expect(readConfig(config)).resolves.toMatchObject({ entries: [{ host: 'unnamed.acme.com', name: 'both' }, { host: '*.acme.com' }, { host: 'acme.com' }] });
   });
 
-  it('Bruno: domains with and without port, cert and pfx types, order reversed (Bruno takes the first match), disabled ones skipped', () => {
+  it('Bruno: domains with and without port, cert and pfx types, disabled ones skipped', () => {
     const { config, notes } = convertBrunoConfig(
       {
         clientCertificates: {
@@ -169,7 +169,6 @@ describe('importers', () => {
       { host: 'localhost', port: 3000, cert: '/collection/certs/a.crt', key: '/collection/certs/a.key' },
     ]);
     expect(notes).toContain('certs[2] ("old.example.com"): disabled in Bruno; skipped.');
-    expect(notes.join('\n')).toMatch(/Bruno uses the first matching certificate.* reversed/);
     expect(notes.join('\n')).toMatch(/applies "\*\.example\.com" to every port; kept as port "\*"/);
     expect(convertBrunoConfig({ clientCertificates: { enabled: false, certs: [{ domain: 'a.test' }] } }).config.certificates).toEqual([]);
   });
