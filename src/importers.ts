@@ -1,86 +1,11 @@
 // What users already have -> certs.json, keeping their intent, with a note wherever the meaning
 // of the original differs from ours (R3-R5) and what was done about it.
-import { isAbsolute, resolve } from 'node:path';
-import { MtlsError } from './errors.js';
-import type { CertificateConfig, MtlsConfig } from './config.js';
-import { parsePortRule } from './resolver/entry.js';
-import { parseHostPattern } from './resolver/host.js';
-import type { PortRule } from './resolver/types.js';
+import type { CertificateConfig } from './config.js';
+import { fileOf, hostAndPort, invalid, loadable, material, refused, type ImportOptions, type ImportResult } from './import/common.js';
 import { withPeerPrecedence, type PeerAtom } from './import/precedence.js';
 
-/** A converted config, and every place where the meaning changed. */
-export interface ImportResult {
-  config: MtlsConfig;
-  notes: string[];
-}
-
-export interface ImportOptions {
-  /** Relative file paths in the input are resolved against this. Default: the current directory. */
-  baseDir?: string;
-}
-
-function fileOf(value: unknown, baseDir: string): string | undefined {
-  const src = typeof value === 'string' ? value : typeof value === 'object' && value !== null ? (value as { src?: unknown }).src : undefined;
-  if (typeof src !== 'string' || src === '') return undefined;
-  return isAbsolute(src) ? src : resolve(baseDir, src);
-}
-
-function invalid(what: string, message: string): MtlsError {
-  return new MtlsError('ERR_INVALID_CONFIG', `${what}: ${message}`);
-}
-
-/** Files and passphrase of one imported certificate; notes an inline passphrase. */
-function material(
-  where: string,
-  files: { cert?: string | undefined; key?: string | undefined; pfx?: string | undefined },
-  passphrase: unknown,
-  notes: string[],
-): Pick<CertificateConfig, 'cert' | 'key' | 'pfx' | 'passphrase'> {
-  const out: Pick<CertificateConfig, 'cert' | 'key' | 'pfx' | 'passphrase'> = {};
-  if (files.pfx !== undefined) out.pfx = files.pfx;
-  else if (files.cert !== undefined && files.key !== undefined) Object.assign(out, { cert: files.cert, key: files.key });
-  else throw invalid(where, 'it has neither a PFX file nor both a certificate and a key file.');
-  if (typeof passphrase === 'string' && passphrase !== '') {
-    out.passphrase = passphrase;
-    notes.push(`${where}: the passphrase was copied inline; move it to an environment variable and write "passphraseEnv": "NAME" instead.`);
-  }
-  return out;
-}
-
-function hostAndPort(text: string): { host: string; port?: PortRule } {
-  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+|\*))?$/.exec(text);
-  if (m === null) return { host: text };
-  const port = m[2] === undefined ? undefined : m[2] === '*' ? '*' : Number(m[2]);
-  return port === undefined ? { host: m[1]! } : { host: m[1]!, port };
-}
-
-/**
- * The entries that certs.json accepts: a host or port the peer took but our rules refuse (a
- * pattern that is too broad, characters no host has) is skipped with a note, and an empty name is
- * dropped, so that an imported config always loads.
- */
-function loadable(certificates: CertificateConfig[], notes: string[]): CertificateConfig[] {
-  return certificates.flatMap((c) => {
-    if (refused(c, notes)) return [];
-    if (c.name === '') {
-      const { name: _empty, ...rest } = c;
-      return [rest];
-    }
-    return [c];
-  });
-}
-
-/** True (with a note) when certs.json would refuse the host or port of `c`. */
-function refused(c: CertificateConfig, notes: string[], label = `${JSON.stringify(c.host)}${c.name === undefined || c.name === '' ? '' : ` (${JSON.stringify(c.name)})`}`): boolean {
-  try {
-    parseHostPattern(c.host, false);
-    parsePortRule(c.port, `host ${JSON.stringify(c.host)}`);
-    return false;
-  } catch (err) {
-    notes.push(`${label} cannot be an entry here, skipped: ${(err as Error).message}`);
-    return true;
-  }
-}
+export type { ImportOptions, ImportResult } from './import/common.js';
+export { convertCypressCertificates, convertK6TlsAuth, convertPlaywrightCertificates } from './import/tools.js';
 
 // Postman's match pattern grammar, as postman-collection's UrlMatchPattern reads it
 // (lib/url-pattern/url-match-pattern.js, `patternSplit`): lower-case schemes http, https, file,

@@ -24,7 +24,7 @@ export type {
 export { loadCertificate, loadCaBundle } from './loader/index.js';
 export type { CaBundle, CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './loader/index.js';
 export { CertificateStore } from './store.js';
-export type { ExpiryEvent, StoreChange, StoreDefaults, StoreEntryInput, StoreReplacement } from './store.js';
+export type { ExpiryEvent, StoreChange, StoreDefaults, StoreEntry, StoreEntryInput, StoreReplacement } from './store.js';
 export { createDispatcher, createInterceptor, createFetch, MtlsAgent, httpsRequestOptions, createHttpsAgent, MtlsHttpsAgent } from './adapter/index.js';
 export type {
   AdapterOptions,
@@ -44,5 +44,5 @@ export { readConfig } from './config.js';
 export { watchConfig, ConfigWatcher } from './watch.js';
 export type { ConfigReload, WatchConfigOptions } from './watch.js';
 export type { CertificateConfig, LoadedConfig, MtlsConfig } from './config.js';
-export { convertNewmanCertList, convertBrunoConfig, convertInsomniaCertificates } from './importers.js';
+export { convertNewmanCertList, convertBrunoConfig, convertInsomniaCertificates, convertPlaywrightCertificates, convertCypressCertificates, convertK6TlsAuth } from './importers.js';
 export type { ImportOptions, ImportResult } from './importers.js';

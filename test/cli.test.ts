@@ -2,7 +2,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { createServer as createNetServer } from 'node:net';
@@ -76,8 +76,8 @@ describe('mtls-resolver (the packed CLI)', () => {
     [['resolve', 'https://a.test/', '--config'], /the option --config needs a value/],
     [['inspect', 'a', '--passphrase', 'x'], /unknown option --passphrase: a passphrase is never given on the command line .* --passphrase-env VAR/],
     [['resolve', 'https://a.test/'], /--config <certs.json> is required/],
-    [['import', 'x.json', '--from', 'curl'], /--from must be postman, newman, bruno or insomnia/],
-    [['import', 'x.json', '--from', 'constructor'], /--from must be postman, newman, bruno or insomnia/],
+    [['import', 'x.json', '--from', 'curl'], /--from must be postman, newman, bruno, insomnia, playwright, cypress or k6/],
+    [['import', 'x.json', '--from', 'constructor'], /--from must be postman, newman, bruno, insomnia, playwright, cypress or k6/],
   ])('usage error %j: one line, exit 2', async (args, message) => {
     const r = await run(args);
     expect(r.code).toBe(2);
@@ -332,6 +332,18 @@ describe('mtls-resolver (the packed CLI)', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).certificates.map((c: { host: string }) => c.host)).toEqual(['*.example.com', 'example.com']);
     expect(r.stderr).toMatch(/^note: /m);
+  });
+
+  it('import --from k6 --material-dir writes the PEM text of tlsAuth to files that certs.json names', async () => {
+    const input = config('k6.json', { tlsAuth: [{ domains: ['api.example.com'], cert: readFileSync(fixture('ec256.crt'), 'utf8'), key: readFileSync(fixture('ec256.key'), 'utf8') }] });
+    const dir = join(dirname(input), `material-${process.pid}`);
+    const r = await run(['import', '--from', 'k6', input, '--material-dir', dir]);
+    expect(r.code).toBe(0);
+    const imported = JSON.parse(r.stdout) as { certificates: Array<{ host: string; cert: string; key: string }> };
+    expect(imported.certificates).toEqual([{ host: 'api.example.com', port: '*', cert: join(dir, 'k6-0.crt'), key: join(dir, 'k6-0.key') }]);
+    expect(readFileSync(imported.certificates[0]!.key, 'utf8')).toBe(readFileSync(fixture('ec256.key'), 'utf8'));
+    expect(r.stderr).toMatch(/^note: k6 itself ignores "domains"/m);
+    for (const from of ['playwright', 'cypress']) expect((await run(['import', '--from', from, config(`${from}.json`, [])])).code).toBe(0);
   });
 
   it('fetch --help shows --select', async () => {

@@ -10,7 +10,7 @@ import type { ConnectEvent, SelectEvent } from '../adapter/events.js';
 import { createFetch } from '../adapter/undici/index.js';
 import { parseJsonFile } from '../config.js';
 import { MtlsError, isMtlsError } from '../errors.js';
-import { convertBrunoConfig, convertInsomniaCertificates, convertNewmanCertList } from '../importers.js';
+import { convertBrunoConfig, convertCypressCertificates, convertInsomniaCertificates, convertK6TlsAuth, convertNewmanCertList, convertPlaywrightCertificates } from '../importers.js';
 import { loadCaBundle } from '../loader/ca.js';
 import { loadCertificate } from '../loader/load.js';
 import { DEFAULT_MAX_INPUT_BYTES, readLimited } from '../loader/input.js';
@@ -308,23 +308,31 @@ const commands: Record<string, Command> = {
     },
   },
   import: {
-    summary: 'turn a Newman, Bruno or Insomnia certificate setup into certs.json',
-    usage: 'mtls-resolver import --from postman|newman|bruno|insomnia <file> [--base-dir DIR]',
+    summary: 'turn a Postman/Newman, Bruno, Insomnia, Playwright, Cypress or k6 certificate setup into certs.json',
+    usage: 'mtls-resolver import --from postman|newman|bruno|insomnia|playwright|cypress|k6 <file> [--base-dir DIR] [--material-dir DIR]',
     example: 'mtls-resolver import --from newman client-certs.json > certs.json',
-    options: { from: { type: 'string' }, 'base-dir': { type: 'string' } },
+    options: { from: { type: 'string' }, 'base-dir': { type: 'string' }, 'material-dir': { type: 'string' } },
     async run([file, ...rest], values) {
       if (file === undefined || rest.length > 0) throw new UsageError('import takes one file');
-      // postman: a Postman/Newman client certificate list (Newman's --ssl-client-cert-list)
+      // postman: a Postman/Newman client certificate list (Newman's --ssl-client-cert-list);
+      // playwright, cypress, k6: their clientCertificates / tlsAuth as JSON
       const converters = new Map([
         ['postman', convertNewmanCertList],
         ['newman', convertNewmanCertList],
         ['bruno', convertBrunoConfig],
         ['insomnia', convertInsomniaCertificates],
+        ['playwright', convertPlaywrightCertificates],
+        ['cypress', convertCypressCertificates],
+        ['k6', convertK6TlsAuth],
       ]);
       const convert = converters.get(values.from as string);
-      if (convert === undefined) throw new UsageError('--from must be postman, newman, bruno or insomnia');
+      if (convert === undefined) throw new UsageError('--from must be postman, newman, bruno, insomnia, playwright, cypress or k6');
       const input = parseJsonFile(file, 'file to import');
-      const { config, notes } = convert(input, { baseDir: (values['base-dir'] as string | undefined) ?? (await import('node:path')).dirname(file) });
+      const materialDir = values['material-dir'] as string | undefined;
+      const { config, notes } = convert(input, {
+        baseDir: (values['base-dir'] as string | undefined) ?? (await import('node:path')).dirname(file),
+        ...(materialDir === undefined ? {} : { materialDir }),
+      });
       for (const n of notes) err.write(`note: ${n}\n`);
       out.write(`${JSON.stringify(config, null, 2)}\n`);
       return 0;
