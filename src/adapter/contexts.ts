@@ -126,6 +126,95 @@ export function secureContextFor(certificate: LoadedCertificate | undefined, ca:
 
 let contextsMade = 0;
 
+/** Idle secure contexts an adapter keeps for reuse, by default (those in use are always kept). */
+export const DEFAULT_CONTEXT_CACHE_SIZE = 256;
+
+/** A secure context in use: `release()` when the connections (slot, socket) that use it are gone. */
+export interface ContextLease {
+  readonly context: tls.SecureContext;
+  release(): void;
+}
+
+interface CachedContext {
+  context: tls.SecureContext;
+  refs: number;
+}
+
+/**
+ * An adapter's secure contexts, one per (certificate, CA list): those in use (leased by a slot or
+ * a socket) are kept; of the idle ones, the `idleLimit` most recently used are kept for the next
+ * connection and older ones dropped (their native memory goes with them). `clear()` when the
+ * adapter closes: nothing is kept for a closed dispatcher.
+ */
+export class ContextCache {
+  readonly #all = new Map<string, CachedContext>();
+  /** Idle keys, least recently used first. */
+  readonly #idle = new Set<string>();
+  readonly #idleLimit: number;
+
+  constructor(idleLimit = DEFAULT_CONTEXT_CACHE_SIZE) {
+    this.#idleLimit = idleLimit;
+  }
+
+  lease(certificate: LoadedCertificate | undefined, ca: string[] | undefined): ContextLease {
+    const key = `${certificate?.fingerprint256 ?? '-'}\n${caListToken(ca)}`;
+    let cached = this.#all.get(key);
+    if (cached === undefined) {
+      cached = { context: createContext(certificate, ca), refs: 0 };
+      contextsMade++;
+      this.#all.set(key, cached);
+    } else if (cached.refs === 0) {
+      this.#idle.delete(key);
+    }
+    cached.refs++;
+    const entry = cached;
+    let released = false;
+    return {
+      context: entry.context,
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--entry.refs > 0 || this.#all.get(key) !== entry) return;
+        this.#idle.add(key);
+        for (const oldest of this.#idle) {
+          if (this.#idle.size <= this.#idleLimit) break;
+          this.#idle.delete(oldest);
+          this.#all.delete(oldest);
+        }
+      },
+    };
+  }
+
+  /** Contexts held: in use and idle. */
+  get size(): number {
+    return this.#all.size;
+  }
+
+  /** Contexts held that no connection uses. */
+  get idle(): number {
+    return this.#idle.size;
+  }
+
+  /** Drops every context (the adapter is closed); leases still out release nothing. */
+  clear(): void {
+    this.#all.clear();
+    this.#idle.clear();
+  }
+}
+
+// The cache of each adapter, for the tests (and nothing else).
+const caches = new WeakMap<object, ContextCache>();
+
+/** @internal The context cache of an adapter (a dispatcher or an https agent). */
+export function contextCacheOf(adapter: object): ContextCache | undefined {
+  return caches.get(adapter);
+}
+
+/** Records the cache of an adapter (see contextCacheOf). */
+export function registerContextCache(adapter: object, cache: ContextCache): void {
+  caches.set(adapter, cache);
+}
+
 /** @internal How many secure contexts this process has made (for the tests). */
 export function secureContextsMade(): number {
   return contextsMade;

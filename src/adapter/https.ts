@@ -13,7 +13,7 @@ import { followStore } from '../follow.js';
 import type { CertificateStore, StoreChange, StoreEntry } from '../store.js';
 import { describeConnectError } from './errors.js';
 import { reportConnect, reportSelect } from './events.js';
-import { caListToken, secureContextFor, trustFor } from './contexts.js';
+import { caListToken, ContextCache, registerContextCache, trustFor } from './contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
 import { openTunnel } from './proxy.js';
 import { redactedTls } from './redact.js';
@@ -122,11 +122,15 @@ export class MtlsHttpsAgent extends https.Agent {
   /** The caller's options of each queued request, to queue it again under a new certificate. */
   readonly #pending = new WeakMap<ClientRequest, https.RequestOptions>();
 
+  readonly #contexts: ContextCache;
+
   constructor(store: CertificateStore, options: HttpsAgentOptions = {}) {
     const resolved = resolveAdapterOptions(store, options);
     super({ keepAlive: true, ...options.agentOptions });
     this.#store = store;
     this.#resolved = resolved;
+    this.#contexts = new ContextCache(resolved.contextCacheSize);
+    registerContextCache(this, this.#contexts);
     this.#unfollow = followStore(store, this, MtlsHttpsAgent.#onChange);
   }
 
@@ -179,9 +183,12 @@ export class MtlsHttpsAgent extends https.Agent {
   override createConnection(o: AgentRequestOptions, callback?: (err: Error | null, socket: Duplex) => void): Duplex | undefined {
     const choice = o[kChoice] ?? this.#choose(o);
     const name = this.getName(o);
-    const tlsOptions = { ...o, secureContext: secureContextFor(choice.match?.entry.certificate, trustFor(this.#resolved.ca, choice.match?.entry)), rejectUnauthorized: choice.verify };
+    // The socket's secure context, released when the socket closes (see ContextCache).
+    const lease = this.#contexts.lease(choice.match?.entry.certificate, trustFor(this.#resolved.ca, choice.match?.entry));
+    const tlsOptions = { ...o, secureContext: lease.context, rejectUnauthorized: choice.verify };
     const route = this.#resolved.proxy?.routeFor(choice.url);
     const ready = (socket: Duplex) => {
+      socket.once('close', lease.release);
       (socket as Duplex & { [kName]?: string })[kName] = name;
       socket.once('secureConnect', () => reportConnect(choice.url.origin, choice.match, socket as never, route?.display));
       return socket;
@@ -192,6 +199,7 @@ export class MtlsHttpsAgent extends https.Agent {
     const lookup = (o as { lookup?: Parameters<typeof openTunnel>[3]['lookup'] }).lookup;
     openTunnel(route, host, Number(choice.url.port) || 443, lookup === undefined ? {} : { lookup }, (err, tunnel) => {
       if (err !== null || tunnel === null) {
+        lease.release();
         callback?.(err ?? new Error('no tunnel'), undefined as never);
         return;
       }
@@ -240,6 +248,7 @@ export class MtlsHttpsAgent extends https.Agent {
 
   override destroy(): void {
     this.#unfollow();
+    this.#contexts.clear();
     super.destroy();
     this.#live.clear();
     this.#stale.clear();

@@ -2,7 +2,7 @@
 import { MtlsError } from '../errors.js';
 import type { CertificateStore, StoreDefaults } from '../store.js';
 import { ownFields } from '../own.js';
-import { resolveCaList, type CaInput } from './contexts.js';
+import { DEFAULT_CONTEXT_CACHE_SIZE, resolveCaList, type CaInput } from './contexts.js';
 import type { SelectEvent } from './events.js';
 import { resolveProxy, type ProxyOption, type ProxyPlan, type ProxyTlsOptions } from './proxy.js';
 
@@ -25,6 +25,12 @@ export interface AdapterOptions {
   proxy?: ProxyOption;
   /** TLS settings of an `https://` proxy (its CA, verification, its own client certificate). */
   proxyTls?: ProxyTlsOptions;
+  /**
+   * Secure contexts (one per certificate and trust) kept for reuse when no connection uses them,
+   * the most recently used first; those in use are always kept, and a closed adapter keeps none.
+   * Default: 256. `0` keeps none (each new connection after an idle spell builds its context).
+   */
+  contextCacheSize?: number;
 }
 
 /** Per request (createFetch's `init.mtls`, or a scoped dispatcher). */
@@ -44,6 +50,8 @@ export interface ResolvedAdapterOptions {
   onSelect: ((event: SelectEvent) => void) | undefined;
   /** undefined: direct connections. */
   proxy: ProxyPlan | undefined;
+  /** Idle secure contexts kept for reuse. */
+  contextCacheSize: number;
 }
 
 /**
@@ -57,6 +65,8 @@ export function resolveAdapterOptions(store: CertificateStore, given: AdapterOpt
   const { fallbackToPrimary = false, onSelect } = options;
   if (options.rejectUnauthorized !== undefined && typeof options.rejectUnauthorized !== 'boolean') throw new MtlsError('ERR_INVALID_OPTION', 'The option rejectUnauthorized must be true or false.');
   if (onSelect !== undefined && typeof onSelect !== 'function') throw new MtlsError('ERR_INVALID_OPTION', 'The option onSelect must be a function.');
+  const { contextCacheSize = DEFAULT_CONTEXT_CACHE_SIZE } = options;
+  if (!Number.isSafeInteger(contextCacheSize) || contextCacheSize < 0) throw new MtlsError('ERR_INVALID_OPTION', 'The option contextCacheSize must be a whole number, 0 or more (idle secure contexts kept for reuse).');
   const own = options.ca === undefined ? undefined : { ca: resolveCaList(options.ca) };
   let seen: StoreDefaults | undefined;
   let fromStore: string[] | undefined;
@@ -80,5 +90,6 @@ export function resolveAdapterOptions(store: CertificateStore, given: AdapterOpt
     fallbackToPrimary: fallbackToPrimary === true,
     onSelect,
     proxy: resolveProxy(options.proxy, options.proxyTls),
+    contextCacheSize,
   };
 }

@@ -4,6 +4,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { MtlsError } from '../../errors.js';
 import { followStore } from '../../follow.js';
 import type { CertificateStore, StoreChange } from '../../store.js';
+import { ContextCache, registerContextCache } from '../contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions } from '../options.js';
 import type { RuntimeDispatcher } from '../runtime.js';
 import { OriginRouter, type RouterShared } from './router.js';
@@ -31,9 +32,11 @@ export class MtlsAgent extends Agent {
       throw new MtlsError('ERR_INVALID_OPTION', 'agentOptions.connect must be an object of connect options (e.g. { lookup }); a custom connector function cannot carry the client certificate.');
     }
     if (allowH2 !== undefined && typeof allowH2 !== 'boolean') throw new MtlsError('ERR_INVALID_OPTION', 'agentOptions.allowH2 must be true or false.');
+    const contexts = new ContextCache(resolved.contextCacheSize);
     const shared: RouterShared = {
       store,
       options: resolved,
+      contexts,
       slotFactory: directSlot,
       routers: new Set(),
       context: (router) => ({
@@ -47,6 +50,7 @@ export class MtlsAgent extends Agent {
     };
     super({ ...clientOptions, ...(connections == null ? {} : { connections }), factory: (origin: string | URL) => new OriginRouter(origin, shared) });
     this.#shared = shared;
+    registerContextCache(this, contexts);
     this.#unfollow = followStore(store, this, MtlsAgent.#onChange);
   }
 
@@ -76,6 +80,7 @@ export class MtlsAgent extends Agent {
   override close(callback: () => void): void;
   override close(...args: unknown[]): Promise<void> | void {
     this.#unfollow();
+    this.#shared.contexts.clear(); // the routers' slots hold their own contexts until they are gone
     return (super.close as (...a: unknown[]) => Promise<void> | void)(...args);
   }
 
@@ -85,6 +90,7 @@ export class MtlsAgent extends Agent {
   override destroy(err: Error | null, callback: () => void): void;
   override destroy(...args: unknown[]): Promise<void> | void {
     this.#unfollow();
+    this.#shared.contexts.clear();
     return (super.destroy as (...a: unknown[]) => Promise<void> | void)(...args);
   }
 }

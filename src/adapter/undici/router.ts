@@ -7,6 +7,7 @@ import type { LoadedCertificate } from '../../loader/types.js';
 import { isSecureProtocol } from '../../resolver/host.js';
 import type { Match } from '../../resolver/types.js';
 import type { CertificateStore, StoreEntry } from '../../store.js';
+import { trustFor, type ContextCache, type ContextLease } from '../contexts.js';
 import { reportSelect } from '../events.js';
 import type { ResolvedAdapterOptions } from '../options.js';
 import type { ProxyRoute } from '../proxy.js';
@@ -22,6 +23,8 @@ const RESOLUTION_TTL_MS = 1000;
 export interface RouterShared {
   store: CertificateStore;
   options: ResolvedAdapterOptions;
+  /** The agent's secure contexts: each slot leases one and releases it when it is closed. */
+  contexts: ContextCache;
   slotFactory: SlotFactory;
   /** Made per router: its clients report their connection events through it. */
   context(router: OriginRouter): SlotContext;
@@ -30,11 +33,22 @@ export interface RouterShared {
 
 interface Slot {
   dispatcher: SlotDispatcher;
+  /** The slot's secure context, released when the slot is closed. */
+  lease: ContextLease | undefined;
   certificate: LoadedCertificate | undefined;
   /** The entry's own CAs when the slot was made (a change of trust makes a new slot). */
   ca: StoreEntry['ca'];
   entryId: string | undefined;
   selected: boolean;
+}
+
+/** Closes a slot's connections, then releases its secure context. */
+function closeSlot(slot: Slot, how: (d: SlotDispatcher) => Promise<void>): Promise<void> {
+  const release = () => slot.lease?.release();
+  return how(slot.dispatcher).then(release, (err: unknown) => {
+    release();
+    throw err;
+  });
 }
 
 export class OriginRouter extends Dispatcher {
@@ -146,12 +160,13 @@ export class OriginRouter extends Dispatcher {
     if (slot !== undefined && slot.ca !== ca) {
       // Same entry id and certificate, other CAs (a replace kept the id): never reuse its connections.
       this.#slots.delete(key);
-      void slot.dispatcher.close();
+      closeSlot(slot, (d) => d.close());
       slot = undefined;
     }
     if (slot === undefined) {
-      const dispatcher = this.#shared.slotFactory({ origin: this.#origin, secure: this.#secure, match, verify, proxy: this.#proxy }, this.#context);
-      slot = { dispatcher, certificate: match?.entry.certificate, ca, entryId: match?.entry.id, selected };
+      const lease = this.#secure ? this.#shared.contexts.lease(match?.entry.certificate, trustFor(this.#shared.options.ca, match?.entry)) : undefined;
+      const dispatcher = this.#shared.slotFactory({ origin: this.#origin, secure: this.#secure, match, verify, proxy: this.#proxy, secureContext: lease?.context }, this.#context);
+      slot = { dispatcher, lease, certificate: match?.entry.certificate, ca, entryId: match?.entry.id, selected };
       this.#slots.set(key, slot);
     }
     if (match !== undefined) reportSelect(this.#shared.options, this.#origin, match, this.#proxy?.display);
@@ -171,7 +186,7 @@ export class OriginRouter extends Dispatcher {
           : entry === undefined || entry.certificate !== slot.certificate || entry.ca !== slot.ca || (!slot.selected && current?.entry.id !== slot.entryId));
       if (stale) {
         this.#slots.delete(key);
-        void slot.dispatcher.close(); // graceful: requests already queued on it complete
+        closeSlot(slot, (d) => d.close()); // graceful: requests already queued on it complete
       }
     }
   }
@@ -179,7 +194,7 @@ export class OriginRouter extends Dispatcher {
   #end(how: (slot: SlotDispatcher) => Promise<void>): Promise<void> {
     this.#closed = true;
     this.#shared.routers.delete(this);
-    const done = Promise.all([...this.#slots.values()].map((s) => how(s.dispatcher))).then(() => undefined);
+    const done = Promise.all([...this.#slots.values()].map((s) => closeSlot(s, how))).then(() => undefined);
     this.#slots.clear();
     return done;
   }

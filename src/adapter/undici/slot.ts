@@ -3,14 +3,13 @@
 // certificate, when a slot is stale) is independent of how the slot reaches the server. Today a
 // slot is a set of direct connections (HTTP/1.1 keep-alive clients, or one multiplexed HTTP/2
 // client), reached directly or through a tunnel (proxy.ts).
-import type { TLSSocket } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import { Client, buildConnector, type Dispatcher } from 'undici';
 import type { LoadedCertificate } from '../../loader/types.js';
 import type { Match } from '../../resolver/types.js';
 import { describeConnectError } from '../errors.js';
 import { openTunnel, type ProxyRoute } from '../proxy.js';
 import { reportConnect } from '../events.js';
-import { secureContextFor, trustFor } from '../contexts.js';
 import type { ResolvedAdapterOptions } from '../options.js';
 import { Connections, type Connection } from './connections.js';
 import type { TrackedHandler } from './handler.js';
@@ -27,6 +26,8 @@ export interface SlotSpec {
   verify: boolean;
   /** The proxy the origin is reached through; undefined for a direct connection. */
   proxy: ProxyRoute | undefined;
+  /** The secure context of the slot's TLS sessions (its certificate and trust); undefined for http. */
+  secureContext: SecureContext | undefined;
 }
 
 /** What every slot of an agent shares. */
@@ -64,7 +65,7 @@ function secureConnector(spec: SlotSpec, context: SlotContext): { connect: Conne
   const base = buildConnector({
     ...context.connect,
     allowH2: context.allowH2,
-    secureContext: secureContextFor(match?.entry.certificate, trustFor(context.options.ca, match?.entry)),
+    secureContext: spec.secureContext,
     rejectUnauthorized: verify,
   } as buildConnector.BuildOptions);
   const handshake: Connector = (options, callback) =>

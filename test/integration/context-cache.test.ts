@@ -1,0 +1,111 @@
+// The secure contexts of an adapter: one per (certificate, trust) while connections use it; of
+// the idle ones only the `contextCacheSize` most recently used are kept; a closed adapter keeps
+// none. Tenants on one server that closes every connection, so contexts go idle as requests end.
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contextCacheOf, secureContextsMade, type ContextCache } from '../../src/adapter/contexts.js';
+import { CertificateStore, createDispatcher, createHttpsAgent, loadCaBundle, loadCertificate, type LoadedCertificate } from '../../src/index.js';
+import { fixture, tenantCertificates } from '../helpers.js';
+import { lookup, startMtlsServer, type Received, type TestServer } from './servers.js';
+
+const TENANTS = 8;
+let server: TestServer;
+let tenants: LoadedCertificate[];
+
+beforeAll(async () => {
+  server = await startMtlsServer({
+    route: (_req, res, received) => {
+      res.setHeader('connection', 'close');
+      res.end(JSON.stringify(received));
+      return true;
+    },
+  });
+  const { key, certs } = tenantCertificates(TENANTS);
+  tenants = await Promise.all(certs.map((cert) => loadCertificate({ cert, key })));
+});
+afterAll(() => server.close());
+
+function tenantStore(): CertificateStore {
+  const store = new CertificateStore({ ca: loadCaBundle({ file: fixture('ca.crt') }) });
+  tenants.forEach((certificate, i) => store.add({ host: `t-${i}.mtls.test`, port: server.port, certificate }));
+  return store;
+}
+
+const url = (i: number) => `https://t-${i}.mtls.test:${server.port}/`;
+
+/** Waits until no context of the cache is in use (the closed connections' slots are gone). */
+async function settled(cache: ContextCache): Promise<void> {
+  for (const end = Date.now() + 5000; cache.idle !== cache.size; ) {
+    if (Date.now() > end) throw new Error(`${cache.size - cache.idle} contexts still in use`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+function getHttps(u: string, options: RequestOptions): Promise<Received> {
+  return new Promise((resolve, reject) => {
+    httpsRequest(u, options, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d));
+      res.on('end', () => resolve(JSON.parse(body) as Received));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+describe('the context cache of an adapter', () => {
+  it('undici: keeps the most recently used idle contexts up to contextCacheSize, reuses them, and none after close()', async () => {
+    const dispatcher = createDispatcher(tenantStore(), { contextCacheSize: 3, agentOptions: { connect: { lookup } } });
+    const cache = contextCacheOf(dispatcher)!;
+    try {
+      for (let i = 0; i < TENANTS; i++) {
+        const got = (await (await request(url(i), { dispatcher })).body.json()) as Received;
+        expect(got.fingerprint256).toBe(tenants[i]!.fingerprint256);
+      }
+      await settled(cache);
+      expect([cache.size, cache.idle]).toEqual([3, 3]);
+      const made = secureContextsMade();
+      await (await request(url(TENANTS - 1), { dispatcher })).body.json(); // recent: reused
+      expect(secureContextsMade()).toBe(made);
+      await (await request(url(0), { dispatcher })).body.json(); // evicted: made again
+      expect(secureContextsMade()).toBe(made + 1);
+      await settled(cache);
+      expect(cache.size).toBe(3);
+    } finally {
+      await dispatcher.close();
+    }
+    expect(cache.size).toBe(0);
+  });
+
+  it('https agent: a context per socket lease, released when the socket closes; destroy() keeps none', async () => {
+    const agent = createHttpsAgent(tenantStore(), { contextCacheSize: 2, agentOptions: { keepAlive: false } });
+    const cache = contextCacheOf(agent)!;
+    try {
+      for (let i = 0; i < TENANTS; i++) {
+        const got = await getHttps(url(i), { agent, lookup } as RequestOptions);
+        expect(got.fingerprint256).toBe(tenants[i]!.fingerprint256);
+      }
+      await settled(cache);
+      expect([cache.size, cache.idle]).toEqual([2, 2]);
+    } finally {
+      agent.destroy();
+    }
+    expect(cache.size).toBe(0);
+  });
+
+  it('contextCacheSize: 0 keeps nothing idle; a bad value is refused', async () => {
+    const dispatcher = createDispatcher(tenantStore(), { contextCacheSize: 0, agentOptions: { connect: { lookup } } });
+    const cache = contextCacheOf(dispatcher)!;
+    try {
+      await (await request(url(1), { dispatcher })).body.json();
+      await settled(cache);
+      expect(cache.size).toBe(0);
+    } finally {
+      await dispatcher.close();
+    }
+    for (const bad of [-1, 1.5, '10', Number.NaN]) {
+      expect(() => createDispatcher(tenantStore(), { contextCacheSize: bad as number })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: expect.stringContaining('contextCacheSize') }));
+    }
+  });
+});
