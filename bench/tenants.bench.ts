@@ -8,7 +8,7 @@ import { createServer } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import * as tls from 'node:tls';
 import { Agent, request } from 'undici';
-import { secureContextFor } from '../src/adapter/contexts.js';
+import { secureContextFor, secureContextsLive } from '../src/adapter/contexts.js';
 import { resolveAdapterOptions } from '../src/adapter/options.js';
 import { CertificateStore, createDispatcher, loadCaBundle, loadCertificate, type LoadedCertificate } from '../src/index.js';
 import { tenantCertificates } from '../test/helpers.js';
@@ -51,6 +51,7 @@ export async function runTenantsBench(tenants = 400): Promise<string> {
   const contextCase = (make: (c: LoadedCertificate) => unknown, from: number) => {
     const keep: unknown[] = [];
     const before = rss();
+    const liveBefore = secureContextsLive();
     const t = process.hrtime.bigint();
     for (let i = from; i < from + tenants; i++) keep.push(make(loaded[i]!));
     const ns = Number(process.hrtime.bigint() - t) / tenants;
@@ -72,13 +73,19 @@ export async function runTenantsBench(tenants = 400): Promise<string> {
   loaded.forEach((certificate, i) => store.add({ host: `t-${i}.mtls.test`, port, certificate }));
   const firstRequests = async (label: string, from: number, send: (i: number) => Promise<void>, close: () => Promise<void>) => {
     const before = rss();
+    const liveBefore = secureContextsLive();
     const t = process.hrtime.bigint();
     for (let i = from; i < from + tenants; i++) await send(i);
     const ns = Number(process.hrtime.bigint() - t) / tenants;
     const peak = rss() - before;
+    const contextsAtPeak = secureContextsLive() - liveBefore;
     await close();
+    for (let round = 0; round < 3; round++) {
+      globalThis.gc?.();
+      await new Promise((resolve) => setImmediate(resolve)); // finalizers run
+    }
     const kept = rss() - before;
-    return { label, ns, perOrigin: peak / tenants, kept, peak };
+    return { label, ns, perOrigin: peak / tenants, kept, peak, contexts: `${secureContextsLive() - liveBefore} of ${contextsAtPeak}` };
   };
   const dispatcher = createDispatcher(store, { agentOptions: { connect: { lookup } } });
   const agents: Agent[] = [];
@@ -101,9 +108,9 @@ export async function runTenantsBench(tenants = 400): Promise<string> {
     () => dispatcher.close(),
   );
   server.close();
-  const requestRows = [['first request to a new tenant', 'time', 'vs hand', 'RSS per touched origin', 'vs hand', 'RSS kept after close()']];
+  const requestRows = [['first request to a new tenant', 'time', 'vs hand', 'RSS per touched origin', 'vs hand', 'RSS kept after close()', 'our contexts alive after close()']];
   for (const r of [hand, ourRequests]) {
-    requestRows.push([r.label, formatNs(r.ns), `${(r.ns / hand.ns).toFixed(2)}x`, `${(r.perOrigin / 1024).toFixed(1)} KB`, `${(r.perOrigin / Math.max(1, hand.perOrigin)).toFixed(2)}x`, `${((r.kept / Math.max(1, r.peak)) * 100).toFixed(0)}% of the peak`]);
+    requestRows.push([r.label, formatNs(r.ns), `${(r.ns / hand.ns).toFixed(2)}x`, `${(r.perOrigin / 1024).toFixed(1)} KB`, `${(r.perOrigin / Math.max(1, hand.perOrigin)).toFixed(2)}x`, `${((r.kept / Math.max(1, r.peak)) * 100).toFixed(0)}% of the peak`, r === hand ? '-' : r.contexts]);
   }
   void median;
   return [`tenants: ${tenants} tenant certificates per case, custom CA (RSS after a full GC; run with --expose-gc, as npm run bench does)`, table(contextRows), '', table(requestRows)].join('\n');

@@ -220,6 +220,14 @@ export function secureContextsMade(): number {
   return contextsMade;
 }
 
+let contextsLive = 0;
+const contextsCollected = new FinalizationRegistry<undefined>(() => contextsLive--);
+
+/** @internal How many secure contexts made here are not yet garbage-collected (for the benchmarks). */
+export function secureContextsLive(): number {
+  return contextsLive;
+}
+
 type NativeContext = { addCACert?: (pem: string) => void };
 
 /**
@@ -234,6 +242,13 @@ type NativeContext = { addCACert?: (pem: string) => void };
  * module did not make is passed whole.
  */
 function createContext(certificate: LoadedCertificate | undefined, ca: string[] | undefined): tls.SecureContext {
+  const context = buildContext(certificate, ca);
+  contextsLive++;
+  contextsCollected.register(context, undefined);
+  return context;
+}
+
+function buildContext(certificate: LoadedCertificate | undefined, ca: string[] | undefined): tls.SecureContext {
   const material = certificate === undefined ? {} : { cert: certificate.tls.cert, key: certificate.tls.key };
   const custom = ca === undefined ? undefined : customOf.get(ca);
   if (ca !== undefined && custom === undefined) return tls.createSecureContext({ ...material, ca });
