@@ -62,6 +62,10 @@ export function convertNewmanCertList(list: unknown, options: ImportOptions = {}
         notes.push(`${where}: ${JSON.stringify(pattern)} matches every host; not imported (too broad, R3): add the hosts this certificate is for.`);
         continue;
       }
+      if (/[?[\]{}]/.test(host)) {
+        notes.push(`${where}: Postman never matches ${JSON.stringify(pattern)} (it compares the host as text, and no host name holds "?", "[", "]", "{" or "}"; they are not patterns there); skipped.`);
+        continue;
+      }
       if (path !== '/*') {
         notes.push(`${where}: ${JSON.stringify(pattern)}: paths are not matched (a connection presents one certificate for the whole host); the certificate applies to every path.`);
       }

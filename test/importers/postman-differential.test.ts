@@ -78,6 +78,14 @@ describe('the Postman importer chooses what Postman chooses (postman-collection 
     expect(notes.filter((n) => n.includes('it has no path'))).toHaveLength(3);
   });
 
+  it('hosts with "?", "[ ]" or "{ }" are text to Postman (never a host name): skipped, not read as globs', () => {
+    const items = ['https://api?.example.com/*', 'https://{a,b}.example.com/*', 'https://a[12].example.com/*'].map((m, i) => ({ name: `c${i}`, matches: [m], cert: { src: `/c/c${i}.crt` }, key: { src: `/c/c${i}.key` } }));
+    const { config, notes } = convertNewmanCertList(items);
+    expect(config.certificates).toEqual([]);
+    expect(notes.filter((n) => n.includes('they are not patterns there'))).toHaveLength(3);
+    for (const u of ['https://api1.example.com/', 'https://a.example.com/', 'https://a1.example.com/']) expect(postmanPick(items, u)).toBeUndefined();
+  });
+
   it('an earlier broad item wins over a later specific one, and a covered item is skipped', () => {
     const item = (name: string, ...matches: string[]): Item => ({ name, matches, cert: { src: `/c/${name}.crt` }, key: { src: `/c/${name}.key` } });
     const items = [item('broad', 'https://*.example.com:*/*'), item('exact', 'https://api.example.com/*'), item('port', 'https://api.example.com:8443/*')];
