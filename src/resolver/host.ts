@@ -324,8 +324,14 @@ export function parseTarget(target: RequestTarget): NormalizedTarget {
       url = target;
     }
     protocol = url.protocol;
-    hostname = url.hostname;
     port = url.port;
+    // WHATWG URL has already normalised a plain name (lower case, punycode, IPv4 canonical): it
+    // is the final form as it is. Anything else (IPv6, a trailing dot) goes the full way.
+    if (PLAIN_ASCII_HOST.test(url.hostname)) {
+      const defaultPort = DEFAULT_PORTS[protocol];
+      if (defaultPort !== undefined) return { protocol, hostname: url.hostname, port: parsePortNumber(port, defaultPort, target) };
+    }
+    hostname = url.hostname;
   } else if (typeof target === 'object' && target !== null && typeof target.hostname === 'string') {
     protocol = typeof target.protocol === 'string' && !target.protocol.endsWith(':') ? `${target.protocol}:` : String(target.protocol);
     hostname = target.hostname;

@@ -47,6 +47,12 @@ function addTo<C>(map: Map<string, Bucket<C>>, key: string, p: PreparedEntry<C>)
   else insertSorted(bucket, p);
 }
 
+function countDots(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('.'); i !== -1; i = text.indexOf('.', i + 1)) n++;
+  return n;
+}
+
 function usable(p: PreparedEntry<unknown>, q: Query): boolean {
   return (
     portMatches(p, q.target.port) &&
@@ -61,13 +67,17 @@ function portText(p: PreparedEntry<unknown>): string {
 
 const PORT_RANK_TEXT = ["any port ('*')", 'no port (443 only)', 'an explicit port'];
 
+// An exact entry's match says the same for every target: made once per entry, frozen.
+const exactMatches = new WeakMap<PreparedEntry<unknown>, Match<unknown>>();
+
 function matchOf<C>(p: PreparedEntry<C>, target: NormalizedTarget): Match<C> {
   const kind = p.pattern.kind;
-  const reason =
-    kind === 'exact'
-      ? `exact host ${p.pattern.normalized} on ${portText(p)}`
-      : `wildcard ${p.pattern.source} matches ${target.hostname} on ${portText(p)}`;
-  return { entry: p.entry, kind, reason };
+  if (kind === 'exact') {
+    let match = exactMatches.get(p) as Match<C> | undefined;
+    if (match === undefined) exactMatches.set(p, (match = Object.freeze({ entry: p.entry, kind, reason: `exact host ${p.pattern.normalized} on ${portText(p)}` })));
+    return match;
+  }
+  return { entry: p.entry, kind, reason: `wildcard ${p.pattern.source} matches ${target.hostname} on ${portText(p)}` };
 }
 
 function outrankedReason(loser: PreparedEntry<unknown>, winner: PreparedEntry<unknown>): string {
@@ -158,6 +168,7 @@ export class ResolverIndex<C> implements Resolver<C> {
         if (alt.suffix === undefined) {
           if (!this.#broad.includes(p)) insertSorted(this.#broad, p);
         } else if (!this.#globs.get(alt.suffix)?.includes(p)) {
+          if (!this.#globs.has(alt.suffix)) this.#countSuffix(alt.suffix, 1);
           addTo(this.#globs, alt.suffix, p);
         }
       }
@@ -190,7 +201,10 @@ export class ResolverIndex<C> implements Resolver<C> {
       removeFrom(this.#exact, p.pattern.normalized, p);
     } else {
       for (const alt of p.pattern.alternatives) {
-        if (alt.suffix !== undefined) removeFrom(this.#globs, alt.suffix, p);
+        if (alt.suffix !== undefined) {
+          removeFrom(this.#globs, alt.suffix, p);
+          if (!this.#globs.has(alt.suffix)) this.#countSuffix(alt.suffix, -1);
+        }
       }
       const i = this.#broad.indexOf(p);
       if (i !== -1) this.#broad.splice(i, 1);
@@ -206,7 +220,7 @@ export class ResolverIndex<C> implements Resolver<C> {
     if (now !== undefined && (!(now instanceof Date) || Number.isNaN(now.getTime()))) {
       throw new MtlsError('ERR_INVALID_TARGET', 'The option now must be a valid Date.');
     }
-    return { target: parseTarget(target), now: (now ?? new Date()).getTime(), includeExpired: options.includeExpired === true };
+    return { target: parseTarget(target), now: now === undefined ? Date.now() : now.getTime(), includeExpired: options.includeExpired === true };
   }
 
   /** R7: the selected entry, validated, or undefined when nothing is selected. */
@@ -242,16 +256,38 @@ export class ResolverIndex<C> implements Resolver<C> {
    * alternatives without a wildcard); then the broad globs. Never for IP addresses (R3).
    */
   #globBuckets(hostname: string): Bucket<C>[] {
-    if (isIpHost(hostname)) return [];
+    if (isIpHost(hostname) || (this.#globs.size === 0 && this.#broad.length === 0)) return [];
     const buckets: Bucket<C>[] = [];
-    const whole = this.#globs.get(`.${hostname}`);
-    if (whole !== undefined) buckets.push(whole);
-    for (let i = hostname.indexOf('.'); i !== -1; i = hostname.indexOf('.', i + 1)) {
+    const dots = this.#suffixDots;
+    // Only the suffixes whose number of dots some glob's suffix has: one lookup each, not one per dot.
+    if (dots.has(countDots(hostname) + 1)) {
+      const whole = this.#globs.get(`.${hostname}`);
+      if (whole !== undefined) buckets.push(whole);
+    }
+    let left = countDots(hostname);
+    for (let i = hostname.indexOf('.'); i !== -1; i = hostname.indexOf('.', i + 1), left--) {
+      if (!dots.has(left)) continue;
       const bucket = this.#globs.get(hostname.slice(i));
       if (bucket !== undefined) buckets.push(bucket);
     }
     if (this.#broad.length > 0) buckets.push(this.#broad);
     return buckets;
+  }
+
+  /** How many glob suffixes have each number of dots (".acme.com": 2). */
+  readonly #dotCounts = new Map<number, number>();
+  readonly #suffixDots = new Set<number>();
+
+  #countSuffix(suffix: string, delta: 1 | -1): void {
+    const dots = countDots(suffix);
+    const n = (this.#dotCounts.get(dots) ?? 0) + delta;
+    if (n > 0) {
+      this.#dotCounts.set(dots, n);
+      this.#suffixDots.add(dots);
+    } else {
+      this.#dotCounts.delete(dots);
+      this.#suffixDots.delete(dots);
+    }
   }
 
   /** The best usable entry by host and port (R3-R6), without select or primary. */
