@@ -16,7 +16,15 @@ export interface Connection extends Load {
 }
 
 export class Connections {
-  readonly #connections: Connection[] = [];
+  /** Every client made and not yet seen closed. */
+  #all: Connection[] = [];
+  /** Clients with no request in flight, the most recently idle last (it is taken first). */
+  readonly #idle: Connection[] = [];
+  readonly #listed = new WeakSet<Connection>();
+  /** The client that speaks HTTP/2: it takes every request. */
+  #h2: Connection | undefined;
+  /** With allowH2, the client still connecting: it takes the requests that arrive meanwhile. */
+  #pending: Connection | undefined;
   readonly #create: () => Connection;
   readonly #max: number;
   readonly #allowH2: boolean;
@@ -35,13 +43,14 @@ export class Connections {
 
   /** How many clients are open. */
   get size(): number {
-    return this.#connections.length;
+    this.#prune();
+    return this.#all.length;
   }
 
   /** Requests dispatched and not yet over, on every client. */
   get inflight(): number {
     let n = 0;
-    for (const c of this.#connections) n += c.inflight;
+    for (const c of this.#all) n += c.inflight;
     return n;
   }
 
@@ -51,30 +60,85 @@ export class Connections {
     return connection.client.dispatch(opts, handler);
   }
 
+  /**
+   * The client for the next request, in constant time: the HTTP/2 client, or the one still
+   * connecting (allowH2), or the most recently idle one, or a new one; only when every client is
+   * busy and no more may be opened, the least loaded (a scan).
+   */
   #pick(): Connection {
-    const list = this.#connections;
-    let best: Connection | undefined;
-    for (let i = list.length - 1; i >= 0; i--) {
-      const c = list[i]!;
-      if (c.client.closed || c.client.destroyed) {
-        list.splice(i, 1);
-        continue;
+    if (this.#allowH2) {
+      const h2 = this.#h2;
+      if (h2 !== undefined) {
+        if (alive(h2)) return h2;
+        this.#h2 = undefined;
       }
-      if (c.h2 === true || (c.h2 === undefined && this.#allowH2)) return c;
-      if (best === undefined || c.inflight < best.inflight) best = c;
+      const pending = this.#pending;
+      if (pending !== undefined) {
+        if (alive(pending) && pending.h2 !== false) {
+          if (pending.h2 === true) {
+            this.#h2 = pending;
+            this.#pending = undefined;
+          }
+          return pending;
+        }
+        this.#pending = undefined;
+      }
     }
-    if (best === undefined || (best.inflight > 0 && list.length < this.#max)) {
-      best = this.#create();
-      list.push(best);
+    const idle = this.#idle;
+    while (idle.length > 0) {
+      const c = idle.pop()!;
+      this.#listed.delete(c);
+      if (c.inflight === 0 && alive(c)) return c;
     }
-    return best;
+    if (this.#all.length >= this.#max) this.#prune();
+    if (this.#all.length < this.#max) return this.#open();
+    let best: Connection | undefined;
+    for (const c of this.#all) if (best === undefined || c.inflight < best.inflight) best = c;
+    return best ?? this.#open();
+  }
+
+  #pruneAt = 16;
+
+  #open(): Connection {
+    // Closed clients leave #all here, in bulk: amortised constant time per new client.
+    if (this.#all.length >= this.#pruneAt) {
+      this.#prune();
+      this.#pruneAt = Math.max(16, this.#all.length * 2);
+    }
+    const c = this.#create();
+    c.onIdle = () => {
+      if (c.h2 === true || this.#listed.has(c) || !alive(c)) return;
+      this.#listed.add(c);
+      this.#idle.push(c);
+    };
+    this.#all.push(c);
+    if (this.#allowH2 && c.h2 === undefined) this.#pending = c;
+    return c;
+  }
+
+  /** Forgets the clients that are closed. */
+  #prune(): void {
+    if (this.#all.some((c) => !alive(c))) this.#all = this.#all.filter(alive);
   }
 
   close(): Promise<void> {
-    return Promise.all(this.#connections.splice(0).map((c) => c.client.close())).then(() => undefined);
+    return Promise.all(this.#take().map((c) => c.client.close())).then(() => undefined);
   }
 
   destroy(err: Error | null): Promise<void> {
-    return Promise.all(this.#connections.splice(0).map((c) => c.client.destroy(err))).then(() => undefined);
+    return Promise.all(this.#take().map((c) => c.client.destroy(err))).then(() => undefined);
   }
+
+  #take(): Connection[] {
+    const all = this.#all;
+    this.#all = [];
+    this.#idle.length = 0;
+    this.#h2 = undefined;
+    this.#pending = undefined;
+    return all;
+  }
+}
+
+function alive(c: Connection): boolean {
+  return !c.client.closed && !c.client.destroyed;
 }

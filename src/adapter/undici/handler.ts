@@ -13,9 +13,10 @@ import type { LoadedCertificate } from '../../loader/types.js';
 import type { Match } from '../../resolver/types.js';
 import { describeRequestError } from '../errors.js';
 
-/** Counts a connection's requests in flight. */
+/** Counts a connection's requests in flight; told when the count falls back to 0. */
 export interface Load {
   inflight: number;
+  onIdle?(): void;
 }
 
 /** What a decorated error says: the origin and the certificate presented (none for http). */
@@ -47,9 +48,10 @@ abstract class SlotHandlerBase {
   }
 
   protected done(): void {
-    if (this.#load !== undefined) {
-      this.#load.inflight--;
+    const load = this.#load;
+    if (load !== undefined) {
       this.#load = undefined;
+      if (--load.inflight === 0) load.onIdle?.();
     }
   }
 

@@ -11,7 +11,7 @@ import { trustFor, type ContextCache, type ContextLease } from '../contexts.js';
 import { reportSelect } from '../events.js';
 import type { ResolvedAdapterOptions } from '../options.js';
 import type { ProxyRoute } from '../proxy.js';
-import { failRequest, slotHandler } from './handler.js';
+import { failRequest, slotHandler, type Presented } from './handler.js';
 import { kScope, settle, type ScopedDispatchOptions } from './scope.js';
 import type { SlotContext, SlotDispatcher, SlotFactory } from './slot.js';
 
@@ -33,6 +33,8 @@ export interface RouterShared {
 
 interface Slot {
   dispatcher: SlotDispatcher;
+  /** What the slot's requests' errors say was presented: one record per slot, not per request. */
+  presented: Presented;
   /** The slot's secure context, released when the slot is closed. */
   lease: ContextLease | undefined;
   certificate: LoadedCertificate | undefined;
@@ -60,6 +62,7 @@ export class OriginRouter extends Dispatcher {
   readonly #proxy: ProxyRoute | undefined;
   readonly #slots = new Map<string, Slot>();
   #cache: { generation: number; until: number; match: Match<LoadedCertificate> | undefined } | undefined;
+  #last: { match: Match<LoadedCertificate> | undefined; verify: boolean; key: string; slot: Slot } | undefined;
   #closed = false;
   #destroyed = false;
 
@@ -154,8 +157,16 @@ export class OriginRouter extends Dispatcher {
         return true;
       }
     }
+    // The slot of the previous request, when it is for the same match and verification (the
+    // usual case: no key string, no map lookup per request).
+    const last = this.#last;
+    let slot = last !== undefined && last.match === match && last.verify === verify && this.#slots.get(last.key) === last.slot ? last.slot : undefined;
+    if (slot !== undefined) {
+      if (match !== undefined) reportSelect(this.#shared.options, this.#origin, match, this.#proxy?.display);
+      return slot.dispatcher.dispatch(opts, slotHandler(handler, slot.presented));
+    }
     const key = match === undefined ? `-${verify}` : `${match.entry.id}\n${match.entry.certificate.fingerprint256}\n${verify}`;
-    let slot = this.#slots.get(key);
+    slot = this.#slots.get(key);
     const ca = (match?.entry as StoreEntry | undefined)?.ca;
     if (slot !== undefined && slot.ca !== ca) {
       // Same entry id and certificate, other CAs (a replace kept the id): never reuse its connections.
@@ -166,11 +177,13 @@ export class OriginRouter extends Dispatcher {
     if (slot === undefined) {
       const lease = this.#secure ? this.#shared.contexts.lease(match?.entry.certificate, trustFor(this.#shared.options.ca, match?.entry)) : undefined;
       const dispatcher = this.#shared.slotFactory({ origin: this.#origin, secure: this.#secure, match, verify, proxy: this.#proxy, secureContext: lease?.context }, this.#context);
-      slot = { dispatcher, lease, certificate: match?.entry.certificate, ca, entryId: match?.entry.id, selected };
+      const presented = { origin: this.#origin, match, secure: this.#secure, proxy: this.#proxy?.display };
+      slot = { dispatcher, presented, lease, certificate: match?.entry.certificate, ca, entryId: match?.entry.id, selected };
       this.#slots.set(key, slot);
     }
+    this.#last = { match, verify, key, slot };
     if (match !== undefined) reportSelect(this.#shared.options, this.#origin, match, this.#proxy?.display);
-    return slot.dispatcher.dispatch(opts, slotHandler(handler, { origin: this.#origin, match, secure: this.#secure, proxy: this.#proxy?.display }));
+    return slot.dispatcher.dispatch(opts, slotHandler(handler, slot.presented));
   }
 
   /** After a store change: drain and close the slots whose certificate no longer applies here. */
