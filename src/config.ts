@@ -137,6 +137,7 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
   if (config.rejectUnauthorized !== undefined && typeof config.rejectUnauthorized !== 'boolean') throw invalid(topField('rejectUnauthorized'), 'it must be true or false.');
   if (config.allowBroadPatterns !== undefined && typeof config.allowBroadPatterns !== 'boolean') throw invalid(topField('allowBroadPatterns'), 'it must be true or false.');
   const path = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const contents = new Map<string, Buffer>(); // each file read once, however many entries name it
   const warnings: string[] = [];
   const files: string[] = file === undefined ? [] : [file];
 
@@ -231,13 +232,25 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
     // (after every entry's structure is checked).
     const read = (field: 'cert' | 'key' | 'pem' | 'pfx', what: string): Buffer => {
       const file = path(e[field] as string);
+      const known = contents.get(file);
+      if (known !== undefined) return known;
       files.push(file);
       try {
-        return readLimited(file, what, options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
+        const bytes = readLimited(file, what, options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES);
+        contents.set(file, bytes);
+        return bytes;
       } catch (err) {
         throw rename(err, where(field));
       }
     };
+    // Entries with the same material (the same files or variables, the same passphrase) share
+    // one load and one LoadedCertificate.
+    const part = (fileField: string, envField: string) => (e[envField] !== undefined ? `env:${e[envField] as string}` : `file:${path(e[fileField] as string)}`);
+    const sourceKey = [
+      kinds[0],
+      ...(kinds[0] === 'pem' ? [part('pem', 'pemEnv')] : kinds[0] === 'pfx' ? [part('pfx', 'pfxBase64Env')] : [part('cert', 'certEnv'), part('key', 'keyEnv')]),
+      passphrase ?? '',
+    ].join('\n');
     const source = (): CertificateSource =>
       kinds[0] === 'pem'
         ? { pem: e.pemEnv !== undefined ? fromEnv('pemEnv') : read('pem', 'PEM file'), ...pass }
@@ -256,13 +269,17 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
         : kinds[0] === 'cert' && /KEY|PASSPHRASE/.test(code)
           ? sourceField('key')
           : sourceField(kinds[0] as 'cert' | 'pem' | 'pfx');
-    return { e, where, source, fieldOf, entryCa };
+    return { e, where, source, fieldOf, entryCa, sourceKey };
   });
 
   // Load every certificate (in parallel); the first failure names its entry and field.
   // Every entry's structure is checked before any file or variable is read.
-  const sources = plans.map((p) => p.source());
-  const loaded = await Promise.allSettled(sources.map((source) => loadCertificate(source, options)));
+  // Every file and variable is read first (an unreadable one fails before anything loads).
+  const sources = new Map<string, CertificateSource>();
+  for (const p of plans) if (!sources.has(p.sourceKey)) sources.set(p.sourceKey, p.source());
+  const loads = new Map<string, Promise<LoadedCertificate>>();
+  for (const [key, source] of sources) loads.set(key, loadCertificate(source, options));
+  const loaded = await Promise.allSettled(plans.map((p) => loads.get(p.sourceKey)!));
   const entries = plans.map((p, i) => {
     const result = loaded[i]!;
     if (result.status === 'rejected') throw rename(result.reason, p.where(p.fieldOf((result.reason as { code?: string }).code ?? '')));

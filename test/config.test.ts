@@ -301,3 +301,18 @@ describe('settings are own properties only', () => {
     expect(resolveAdapterOptions(store, Object.create({ rejectUnauthorized: false }) as never).rejectUnauthorized).toBe(true);
   });
 });
+
+describe('files and material named by several entries', () => {
+  it('are read and loaded once: the entries share one LoadedCertificate; another passphrase is another load', async () => {
+    const { readConfig: read } = await import('../src/config.js');
+    const certificates = Array.from({ length: 300 }, (_, i) => ({ host: `t-${i}.example.com`, cert: fixture(i % 2 === 0 ? 'rsa.crt' : 'ec256.crt'), key: fixture(i % 2 === 0 ? 'rsa.key' : 'ec256.key') }));
+    certificates.push({ host: 'enc.example.com', cert: fixture('rsa.crt'), key: fixture('rsa.enc.key'), passphrase: PASS } as never);
+    const config = await read({ certificates });
+    expect(config.entries).toHaveLength(301);
+    expect(new Set(config.entries.slice(0, 300).map((e) => e.certificate)).size).toBe(2);
+    expect(config.entries[0]!.certificate).toBe(config.entries[298]!.certificate);
+    expect(config.entries[300]!.certificate).not.toBe(config.entries[0]!.certificate);
+    expect(config.entries[300]!.certificate.fingerprint256).toBe(config.entries[0]!.certificate.fingerprint256);
+    expect(config.files.filter((f) => f.endsWith('rsa.crt'))).toHaveLength(1);
+  });
+});
