@@ -227,7 +227,7 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
       warnings.push(`${where('passphrase')}: an inline passphrase ends up wherever this file goes; use "passphraseEnv" with an environment variable instead.`);
     }
     const pass = passphrase === undefined ? {} : { passphrase };
-    const entryCa = e.ca === undefined ? [] : caField(e.ca, (i) => (i === undefined ? where('ca') : new Where(`${where('ca')}[${i}]`, where('ca').location)));
+    const entryCa = (): CaBundle[] => (e.ca === undefined ? [] : caField(e.ca, (i) => (i === undefined ? where('ca') : new Where(`${where('ca')}[${i}]`, where('ca').location))));
     // Files are read here (not by the loader) so that an unreadable one names its own field
     // (after every entry's structure is checked).
     const read = (field: 'cert' | 'key' | 'pem' | 'pfx', what: string): Buffer => {
@@ -275,6 +275,7 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
   // Load every certificate (in parallel); the first failure names its entry and field.
   // Every entry's structure is checked before any file or variable is read.
   // Every file and variable is read first (an unreadable one fails before anything loads).
+  const entryCas = plans.map((p) => p.entryCa());
   const sources = new Map<string, CertificateSource>();
   for (const p of plans) if (!sources.has(p.sourceKey)) sources.set(p.sourceKey, p.source());
   const loads = new Map<string, Promise<LoadedCertificate>>();
@@ -292,7 +293,7 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
       ...(e.name === undefined ? {} : { name: e.name as string }),
       ...(e.id === undefined ? {} : { id: e.id as string }),
       ...(e.primary === true ? { primary: true } : {}),
-      ...(p.entryCa.length === 0 ? {} : { ca: p.entryCa }),
+      ...(entryCas[i]!.length === 0 ? {} : { ca: entryCas[i]! }),
     };
   });
   return {

@@ -105,8 +105,9 @@ export function trustFor(list: string[] | undefined, entry: object | undefined):
   return combined;
 }
 
-// One secure context per (certificate, CA list): the key is parsed once, here, and every
-// connection reuses the context. Keyed weakly, so removed certificates take theirs with them.
+// One secure context per (certificate, CA list) for what has no adapter cache (a proxy's own
+// client certificate): the key is parsed once, here. Keyed weakly, so removed certificates take
+// theirs with them. The adapters keep theirs in a ContextCache (below).
 const contexts = new WeakMap<object, WeakMap<object, tls.SecureContext>>();
 const NO_CERTIFICATE = {};
 const DEFAULT_CA = {};
@@ -157,7 +158,8 @@ export class ContextCache {
   }
 
   lease(certificate: LoadedCertificate | undefined, ca: string[] | undefined): ContextLease {
-    const key = `${certificate?.fingerprint256 ?? '-'}\n${caListToken(ca)}`;
+    // By the certificate object, not its fingerprint: the same leaf may come with another chain.
+    const key = `${certificate === undefined ? '-' : certificateToken(certificate)}\n${caListToken(ca)}`;
     let cached = this.#all.get(key);
     if (cached === undefined) {
       cached = { context: createContext(certificate, ca), refs: 0 };
@@ -200,6 +202,15 @@ export class ContextCache {
     this.#all.clear();
     this.#idle.clear();
   }
+}
+
+const certificateIds = new WeakMap<LoadedCertificate, number>();
+let nextCertificateId = 1;
+
+function certificateToken(certificate: LoadedCertificate): number {
+  let id = certificateIds.get(certificate);
+  if (id === undefined) certificateIds.set(certificate, (id = nextCertificateId++));
+  return id;
 }
 
 // The cache of each adapter, for the tests (and nothing else).

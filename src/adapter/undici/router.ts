@@ -171,7 +171,7 @@ export class OriginRouter extends Dispatcher {
     if (slot !== undefined && slot.ca !== ca) {
       // Same entry id and certificate, other CAs (a replace kept the id): never reuse its connections.
       this.#slots.delete(key);
-      closeSlot(slot, (d) => d.close());
+      void closeSlot(slot, (d) => d.close()).catch(() => undefined);
       slot = undefined;
     }
     if (slot === undefined) {
@@ -199,7 +199,7 @@ export class OriginRouter extends Dispatcher {
           : entry === undefined || entry.certificate !== slot.certificate || entry.ca !== slot.ca || (!slot.selected && current?.entry.id !== slot.entryId));
       if (stale) {
         this.#slots.delete(key);
-        closeSlot(slot, (d) => d.close()); // graceful: requests already queued on it complete
+        void closeSlot(slot, (d) => d.close()).catch(() => undefined); // graceful: requests already queued on it complete
       }
     }
   }
