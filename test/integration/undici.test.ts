@@ -306,6 +306,27 @@ describe('createInterceptor', () => {
   });
 });
 
+describe('createInterceptor and store changes', () => {
+  it('decides per origin, and decides again after a store change (an entry added with its own ca)', async () => {
+    const store = new CertificateStore();
+    const interceptor = createInterceptor(store, { agentOptions });
+    const base = new Agent({ connect: { lookup, ca: ca().pem } });
+    const client = base.compose(interceptor);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const before = (await (await request(a.url('api.mtls.test'), { dispatcher: client })).body.json()) as Received;
+        expect(before.fingerprint256).toBeNull(); // the composed Agent: no certificate
+      }
+      store.add({ host: 'api.mtls.test', port: '*', certificate: certs.ed25519!, ca: ca() });
+      const after = (await (await request(a.url('api.mtls.test'), { dispatcher: client })).body.json()) as Received;
+      expect(after.fingerprint256).toBe(certs.ed25519!.fingerprint256);
+    } finally {
+      await interceptor.close();
+      await base.close();
+    }
+  });
+});
+
 describe('openssl s_server -Verify (a peer we did not write)', () => {
   it.each(['rsa', 'ec384', 'ed25519', 'pfx', 'legacy'])('receives and verifies the %s certificate (chain included) the resolver chose', async (name) => {
     const server = await startOpensslServer();
