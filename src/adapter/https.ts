@@ -134,16 +134,28 @@ export class MtlsHttpsAgent extends https.Agent {
     this.#unfollow = followStore(store, this, MtlsHttpsAgent.#onChange);
   }
 
+  /** The default resolution of each origin (no select), for the store generation and at most 1 s (R6). */
+  readonly #resolutions = new Map<string, { generation: number; until: number; url: URL; match: Match<LoadedCertificate> | undefined }>();
+
   #choose(o: https.RequestOptions): Choice {
     const host = o.hostname ?? o.host ?? 'localhost';
-    const url = new URL(`https://${host.includes(':') ? `[${host}]` : host}:${o.port ?? o.defaultPort ?? 443}`);
+    const origin = `https://${host.includes(':') ? `[${host}]` : host}:${o.port ?? o.defaultPort ?? 443}`;
     const select = o.mtls?.select;
-    return {
-      url,
-      match: resolveFor(this.#store, url, this.#resolved, select),
-      selected: select !== undefined,
-      verify: o.mtls?.rejectUnauthorized ?? o.rejectUnauthorized ?? this.#resolved.rejectUnauthorized,
-    };
+    const verify = o.mtls?.rejectUnauthorized ?? o.rejectUnauthorized ?? this.#resolved.rejectUnauthorized;
+    if (select !== undefined) {
+      const url = new URL(origin);
+      return { url, match: resolveFor(this.#store, url, this.#resolved, select), selected: true, verify };
+    }
+    // One resolution per origin per store generation (and second), not one per request.
+    const now = Date.now();
+    let known = this.#resolutions.get(origin);
+    if (known === undefined || known.generation !== this.#store.generation || now >= known.until) {
+      const url = known?.url ?? new URL(origin);
+      if (this.#resolutions.size >= 10_000) this.#resolutions.clear(); // bounded: one-off origins do not grow it
+      known = { generation: this.#store.generation, until: now + 1000, url, match: resolveFor(this.#store, url, this.#resolved, undefined) };
+      this.#resolutions.set(origin, known);
+    }
+    return { url: known.url, match: known.match, selected: false, verify };
   }
 
   override getName(o: AgentRequestOptions = {}): string {
@@ -249,6 +261,7 @@ export class MtlsHttpsAgent extends https.Agent {
   override destroy(): void {
     this.#unfollow();
     this.#contexts.clear();
+    this.#resolutions.clear();
     super.destroy();
     this.#live.clear();
     this.#stale.clear();
