@@ -1,8 +1,8 @@
 // What users already have -> certs.json, keeping their intent, with a note wherever the meaning
 // of the original differs from ours (R3-R5) and what was done about it.
 import type { CertificateConfig } from './config.js';
-import { fileOf, hostAndPort, invalid, loadable, material, refused, type ImportOptions, type ImportResult } from './import/common.js';
-import { withPeerPrecedence, type PeerAtom } from './import/precedence.js';
+import { fileOf, hostAndPort, invalid, material, refused, type ImportOptions, type ImportResult } from './import/common.js';
+import { addAtom, importResult, type PeerAtom } from './import/precedence.js';
 
 export type { ImportOptions, ImportResult } from './import/common.js';
 export { convertCypressCertificates, convertK6TlsAuth, convertPlaywrightCertificates } from './import/tools.js';
@@ -86,10 +86,10 @@ export function convertNewmanCertList(list: unknown, options: ImportOptions = {}
       if (refused(base, notes, `${where}: ${JSON.stringify(pattern)}`)) continue; // a refused wildcard takes its bare domain with it
       const hosts = host.startsWith('*.') ? [base.host, base.host.slice(2)] : [base.host];
       if (hosts.length > 1) notes.push(`${where}: Postman's ${host} also matches ${host.slice(2)} itself; added an entry for ${host.slice(2)} as well.`);
-      for (const h of hosts) atoms.push({ host: h, port, config: { ...base, host: h }, priority: i, who: where });
+      for (const h of hosts) atoms.push({ config: { ...base, host: h }, priority: i, who: where });
     }
   });
-  return { config: { certificates: loadable(withPeerPrecedence(atoms, 'Postman', notes), notes) }, notes };
+  return importResult(atoms, 'Postman', notes);
 }
 
 // Bruno's matcher (packages/bruno-electron/src/ipc/network/cert-utils.js,
@@ -149,9 +149,9 @@ export function convertBrunoConfig(brunoJson: unknown, options: ImportOptions = 
         ? { pfx: fileOf(cert.pfxFilePath ?? cert.pkcs12FilePath, baseDir) }
         : { cert: fileOf(cert.certFilePath ?? cert.certificateFilePath, baseDir), key: fileOf(cert.keyFilePath ?? cert.privateKeyFilePath, baseDir) };
     const config: CertificateConfig = { host: host.toLowerCase(), port: port ?? '*', ...material(where, files, cert.passphrase, notes) };
-    if (!refused(config, notes, `${where}: ${JSON.stringify(domain)}`)) atoms.push({ host: config.host, port: config.port, config, priority: i, who: where });
+    addAtom(atoms, config, i, where, `${where}: ${JSON.stringify(domain)}`, notes);
   });
-  return { config: { certificates: loadable(withPeerPrecedence(atoms, 'Bruno', notes), notes) }, notes };
+  return importResult(atoms, 'Bruno', notes);
 }
 
 // Insomnia's matcher (packages/insomnia/src/network/url-matches-cert-host.ts and certificate.ts,
@@ -205,10 +205,10 @@ export function convertInsomniaCertificates(exported: unknown, options: ImportOp
       ...(port === undefined ? {} : { port }),
       ...material(where, files, res.passphrase, notes),
     };
-    if (!refused(config, notes, `${where}: ${JSON.stringify(text)}`)) atoms.push({ host, port, config, priority: -i, who: where });
+    addAtom(atoms, config, -i, where, `${where}: ${JSON.stringify(text)}`, notes);
   });
   if (atoms.length > 0) {
     notes.push('Newer Insomnia versions fall back to a certificate for another port of the same host when none is for the request port; here the port must match (R4): use port "*" where you relied on that.');
   }
-  return { config: { certificates: loadable(withPeerPrecedence(atoms, 'Insomnia', notes), notes) }, notes };
+  return importResult(atoms, 'Insomnia', notes);
 }

@@ -79,15 +79,20 @@ export interface StoreEntry extends CertificateEntry<LoadedCertificate> {
 
 type Entry = StoreEntry;
 
+/** A `ca` field (one bundle, a list, or none) as a list. */
+function caListOf(ca: CaBundle | readonly CaBundle[] | undefined): readonly CaBundle[] {
+  return ca === undefined ? [] : Array.isArray(ca) ? (ca as readonly CaBundle[]) : [ca as CaBundle];
+}
+
 /** An input's CAs as the entry keeps them: undefined for none. */
 function caOf(input: StoreEntryInput): readonly CaBundle[] | undefined {
-  const list = input.ca === undefined ? [] : Array.isArray(input.ca) ? input.ca : [input.ca];
+  const list = caListOf(input.ca);
   return list.length === 0 ? undefined : Object.freeze(list.slice());
 }
 
-/** The CAs of an entry or input as text, for comparing trust ('' for none). */
+/** CAs as text, for comparing trust ('' for none): a reloaded file is the same CA. */
 function caText(ca: CaBundle | readonly CaBundle[] | undefined): string {
-  return ca === undefined ? '' : (Array.isArray(ca) ? (ca as readonly CaBundle[]) : [ca as CaBundle]).map((c) => c.pem).join('\n');
+  return caListOf(ca).map((c) => c.pem).join('\n');
 }
 
 /** What makes an entry the same across a replace: its certificate, host, port, name and CAs. */
@@ -111,7 +116,7 @@ function inputProblem(input: StoreEntryInput): string | undefined {
   if (!isLoadedCertificate(input.certificate)) return ': certificate must be a LoadedCertificate: load it with loadCertificate() first.';
   if (input.name !== undefined && typeof input.name !== 'string') return ': name must be a string.';
   if (input.id !== undefined && (typeof input.id !== 'string' || input.id === '')) return ': id must be a non-empty string.';
-  if (input.ca !== undefined && !(Array.isArray(input.ca) ? input.ca : [input.ca]).every(isCaBundle)) return ': ca must be a CA bundle from loadCaBundle(), or an array of them.';
+  if (!caListOf(input.ca).every(isCaBundle)) return ': ca must be a CA bundle from loadCaBundle(), or an array of them.';
   return undefined;
 }
 
@@ -126,8 +131,8 @@ function isCaBundle(value: unknown): value is CaBundle {
 }
 
 /** A defaults object's CA bundles as a list. */
-export function caBundlesOf(defaults: StoreDefaults): CaBundle[] {
-  return defaults.ca === undefined ? [] : Array.isArray(defaults.ca) ? defaults.ca : [defaults.ca];
+export function caBundlesOf(defaults: StoreDefaults): readonly CaBundle[] {
+  return caListOf(defaults.ca);
 }
 
 function checkDefaults(defaults: StoreDefaults): void {
@@ -141,8 +146,7 @@ function checkDefaults(defaults: StoreDefaults): void {
 
 /** Same trust settings (the CAs compared by their PEM text: a reloaded file is the same CA). */
 function sameDefaults(a: StoreDefaults, b: StoreDefaults): boolean {
-  const pem = (d: StoreDefaults) => caBundlesOf(d).map((c) => c.pem).join('\n');
-  return a.rejectUnauthorized === b.rejectUnauthorized && a.expiryWarningDays === b.expiryWarningDays && (a.allowBroadPatterns === true) === (b.allowBroadPatterns === true) && pem(a) === pem(b);
+  return a.rejectUnauthorized === b.rejectUnauthorized && a.expiryWarningDays === b.expiryWarningDays && (a.allowBroadPatterns === true) === (b.allowBroadPatterns === true) && caText(a.ca) === caText(b.ca);
 }
 
 /** Positions (in `values`) of one longest strictly increasing subsequence: O(n log n). */

@@ -15,6 +15,7 @@ import { describeConnectError } from './errors.js';
 import { reportConnect, reportSelect } from './events.js';
 import { caListToken, ContextCache, registerContextCache, trustFor } from './contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
+import { StoreMemo } from './memo.js';
 import { openTunnel } from './proxy.js';
 import { redactedTls } from './redact.js';
 
@@ -131,11 +132,15 @@ export class MtlsHttpsAgent extends https.Agent {
     this.#resolved = resolved;
     this.#contexts = new ContextCache(resolved.contextCacheSize);
     registerContextCache(this, this.#contexts);
+    this.#resolutions = new StoreMemo(store, (origin) => {
+      const url = new URL(origin);
+      return { url, match: resolveFor(store, url, resolved, undefined) };
+    });
     this.#unfollow = followStore(store, this, MtlsHttpsAgent.#onChange);
   }
 
-  /** The default resolution of each origin (no select), for the store generation and at most 1 s (R6). */
-  readonly #resolutions = new Map<string, { generation: number; until: number; url: URL; match: Match<LoadedCertificate> | undefined }>();
+  /** The default resolution of each origin (no select), per store generation (see StoreMemo). */
+  readonly #resolutions: StoreMemo<{ url: URL; match: Match<LoadedCertificate> | undefined }>;
 
   #choose(o: https.RequestOptions): Choice {
     const host = o.hostname ?? o.host ?? 'localhost';
@@ -146,16 +151,8 @@ export class MtlsHttpsAgent extends https.Agent {
       const url = new URL(origin);
       return { url, match: resolveFor(this.#store, url, this.#resolved, select), selected: true, verify };
     }
-    // One resolution per origin per store generation (and second), not one per request.
-    const now = Date.now();
-    let known = this.#resolutions.get(origin);
-    if (known === undefined || known.generation !== this.#store.generation || now >= known.until) {
-      const url = known?.url ?? new URL(origin);
-      if (this.#resolutions.size >= 10_000) this.#resolutions.clear(); // bounded: one-off origins do not grow it
-      known = { generation: this.#store.generation, until: now + 1000, url, match: resolveFor(this.#store, url, this.#resolved, undefined) };
-      this.#resolutions.set(origin, known);
-    }
-    return { url: known.url, match: known.match, selected: false, verify };
+    const { url, match } = this.#resolutions.get(origin); // one resolution per origin, not per request
+    return { url, match, selected: false, verify };
   }
 
   override getName(o: AgentRequestOptions = {}): string {

@@ -88,8 +88,11 @@ export function refused(c: CertificateConfig, notes: string[], label = `${JSON.s
   }
 }
 
+/** Material held in memory: PEM text, bytes, or bytes that went through JSON (`{ type: 'Buffer', data }`). */
+export type InMemory = string | Uint8Array | { type: 'Buffer'; data: number[] };
+
 /** A PEM string or bytes held in memory (not a path). */
-export function inMemory(value: unknown): value is string | Uint8Array {
+export function inMemory(value: unknown): value is InMemory {
   return value instanceof Uint8Array || (typeof value === 'string' && value.includes('-----BEGIN')) || isBufferJson(value);
 }
 
@@ -102,7 +105,7 @@ function isBufferJson(value: unknown): value is { type: 'Buffer'; data: number[]
  * In-memory material written to `options.materialDir` as `name` (mode 0600); undefined (and a
  * note) without a materialDir.
  */
-export function writeMaterial(value: string | Uint8Array | { type: 'Buffer'; data: number[] }, name: string, options: ImportOptions, where: string, notes: string[]): string | undefined {
+export function writeMaterial(value: InMemory, name: string, options: ImportOptions, where: string, notes: string[]): string | undefined {
   if (options.materialDir === undefined) {
     notes.push(`${where}: the certificate or key is held in memory, not in a file; skipped: pass materialDir (CLI: --material-dir DIR) to write it to a file.`);
     return undefined;

@@ -7,13 +7,11 @@
 import type { CertificateConfig } from '../config.js';
 import { matchesHost } from '../resolver/host.js';
 import type { PortRule } from '../resolver/types.js';
+import { loadable, refused, type ImportResult } from './common.js';
 
 /** One host + port rule of a peer's certificate, in the peer's own terms. */
 export interface PeerAtom {
-  /** The host pattern as certs.json takes it (lower case). */
-  host: string;
-  port: PortRule | undefined;
-  /** The certificate entry it becomes (material, name, port). */
+  /** The certificate entry it becomes: host (lower case), port, material, name. */
   config: CertificateConfig;
   /** Precedence in the peer: 0 is taken first. Atoms of one peer certificate share it. */
   priority: number;
@@ -58,7 +56,7 @@ function portOverlap(a: PortRule | undefined, b: PortRule | undefined): { port: 
   return { port: a ?? b };
 }
 
-type Shape = { host: string; port: PortRule | undefined };
+type Shape = { host: string; port?: PortRule | undefined };
 const same = (a: Shape, b: Shape) => a.host === b.host && a.port === b.port;
 
 /**
@@ -73,33 +71,35 @@ export function withPeerPrecedence(atoms: readonly PeerAtom[], tool: string, not
   // Lowest precedence first: whatever is placed later outranks, at equal rank, what came before.
   const order = [...atoms].sort((x, y) => y.priority - x.priority);
   for (const atom of order) {
+    const mine = atom.config;
     const additions: Placed[] = [];
     const covered = new Set<Placed>();
     for (const other of placed) {
       if (other.priority === atom.priority) continue;
-      const host = hostOverlap(atom.host, other.host);
-      const port = host === undefined ? undefined : portOverlap(atom.port, other.port);
+      const theirs = other.config;
+      const host = hostOverlap(mine.host, theirs.host);
+      const port = host === undefined ? undefined : portOverlap(mine.port, theirs.port);
       if (host === undefined || port === undefined) continue;
       if (host === 'unknown') {
         const key = `${atom.who}\n${other.who}`;
         if (!noted.has(key)) {
           noted.add(key);
-          notes.push(`${atom.who} (${atom.host}) and ${other.who} (${other.host}) may both match some hosts: ${tool} takes ${atom.who} first there, mtls-resolver the more specific pattern (R5); check the hosts you use with "mtls-resolver resolve".`);
+          notes.push(`${atom.who} (${mine.host}) and ${other.who} (${theirs.host}) may both match some hosts: ${tool} takes ${atom.who} first there, mtls-resolver the more specific pattern (R5); check the hosts you use with "mtls-resolver resolve".`);
         }
         continue;
       }
       const overlap: Shape = { host, port: port.port };
-      if (same(overlap, atom)) continue; // the atom itself, placed after `other`, outranks it there
-      if (same(overlap, other)) covered.add(other);
-      if (!additions.some((a) => same(a, overlap)) && !placed.some((p) => p.priority === atom.priority && same(p, overlap))) {
-        const { port: _ignored, ...rest } = atom.config;
-        additions.push({ ...atom, ...overlap, config: { ...rest, host: overlap.host, ...portField(overlap.port) }, original: false });
+      if (same(overlap, mine)) continue; // the atom itself, placed after `other`, outranks it there
+      if (same(overlap, theirs)) covered.add(other);
+      if (!additions.some((a) => same(a.config, overlap)) && !placed.some((p) => p.priority === atom.priority && same(p.config, overlap))) {
+        const { port: _ignored, ...rest } = mine;
+        additions.push({ ...atom, config: { ...rest, host: overlap.host, ...portField(overlap.port) }, original: false });
       }
     }
     for (const other of covered) {
-      if (other.original) notes.push(`${other.who} (${describe(other)}) is never used by ${tool}: ${atom.who} (${describe(atom)}) matches everything it matches and comes first; skipped.`);
+      if (other.original) notes.push(`${other.who} (${describe(other.config)}) is never used by ${tool}: ${atom.who} (${describe(mine)}) matches everything it matches and comes first; skipped.`);
     }
-    const shapes = additions.filter((a) => ![...covered].some((c) => same(c, a))).map(describe);
+    const shapes = additions.filter((a) => ![...covered].some((c) => same(c.config, a.config))).map((a) => describe(a.config));
     if (shapes.length > 0) notes.push(`${atom.who}: ${tool} takes it before more specific entries, so it was added again for ${shapes.join(', ')}, where it must win.`);
     placed = placed.filter((p) => !covered.has(p));
     placed.push(...additions, { ...atom, original: true });
@@ -109,6 +109,16 @@ export function withPeerPrecedence(atoms: readonly PeerAtom[], tool: string, not
 
 function portField(port: PortRule | undefined): { port?: PortRule } {
   return port === undefined ? {} : { port };
+}
+
+/** Adds the atom of `config` when certs.json takes its host and port; else a note (under `label`) says why not. */
+export function addAtom(atoms: PeerAtom[], config: CertificateConfig, priority: number, who: string, label: string, notes: string[]): void {
+  if (!refused(config, notes, label)) atoms.push({ config, priority, who });
+}
+
+/** The import: the atoms as certs.json entries that keep the peer's precedence, and the notes. */
+export function importResult(atoms: readonly PeerAtom[], tool: string, notes: string[]): ImportResult {
+  return { config: { certificates: loadable(withPeerPrecedence(atoms, tool, notes), notes) }, notes };
 }
 
 function describe(shape: Shape): string {

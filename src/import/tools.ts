@@ -3,8 +3,8 @@
 // our rules, a note wherever the meaning changes, and a result that always loads.
 import type { CertificateConfig } from '../config.js';
 import type { PortRule } from '../resolver/types.js';
-import { fileOf, inMemory, invalid, loadable, material, refused, writeMaterial, type ImportOptions, type ImportResult } from './common.js';
-import { withPeerPrecedence, type PeerAtom } from './precedence.js';
+import { fileOf, inMemory, invalid, material, writeMaterial, type ImportOptions, type ImportResult } from './common.js';
+import { addAtom, importResult, type PeerAtom } from './precedence.js';
 
 function listIn(input: unknown, paths: string[][], what: string, shape: string): unknown[] {
   if (Array.isArray(input)) return input;
@@ -21,7 +21,7 @@ const record = (value: unknown): Record<string, unknown> => (typeof value === 'o
 /** A file path from the input, or in-memory material written to options.materialDir; undefined (noted) when neither. */
 function pathOrMemory(value: unknown, name: string, options: ImportOptions, baseDir: string, where: string, notes: string[]): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  if (inMemory(value)) return writeMaterial(value as never, name, options, where, notes);
+  if (inMemory(value)) return writeMaterial(value, name, options, where, notes);
   return fileOf(value, baseDir);
 }
 
@@ -68,9 +68,9 @@ export function convertPlaywrightCertificates(input: unknown, options: ImportOpt
     }
     const port: PortRule | undefined = url.port === '' ? undefined : Number(url.port);
     const config: CertificateConfig = { host: url.hostname, ...(port === undefined ? {} : { port }), ...material(where, files, item.passphrase, notes) };
-    if (!refused(config, notes, `${where}: ${JSON.stringify(item.origin)}`)) atoms.push({ host: config.host, port, config, priority: -i, who: where });
+    addAtom(atoms, config, -i, where, `${where}: ${JSON.stringify(item.origin)}`, notes);
   });
-  return { config: { certificates: loadable(withPeerPrecedence(atoms, 'Playwright', notes), notes) }, notes };
+  return importResult(atoms, 'Playwright', notes);
 }
 
 /**
@@ -131,9 +131,9 @@ export function convertCypressCertificates(input: unknown, options: ImportOption
     const ca = (Array.isArray(item.ca) ? item.ca : item.ca === undefined ? [] : [item.ca]).flatMap((f) => fileOf(f, baseDir) ?? []);
     if (ca.length > 0) notes.push(`${where}: Cypress trusts only its "ca" for this URL; here those CAs are added to Node's default roots, for the servers of this entry only (per-entry "ca").`);
     const config: CertificateConfig = { host: url.hostname, port, ...material(where, files, undefined, notes), ...(ca.length > 0 ? { ca } : {}) };
-    if (!refused(config, notes, `${where}: ${JSON.stringify(item.url)}`)) atoms.push({ host: config.host, port, config, priority, who: where });
+    addAtom(atoms, config, priority, where, `${where}: ${JSON.stringify(item.url)}`, notes);
   }
-  return { config: { certificates: loadable(withPeerPrecedence(atoms, 'Cypress', notes), notes) }, notes };
+  return importResult(atoms, 'Cypress', notes);
 }
 
 /**
@@ -168,8 +168,8 @@ export function convertK6TlsAuth(input: unknown, options: ImportOptions = {}): I
     const base = material(where, files, item.password, notes);
     for (const domain of domains) {
       const config: CertificateConfig = { host: domain.trim().toLowerCase(), port: '*', ...base };
-      if (!refused(config, notes, `${where}: domain ${JSON.stringify(domain)}`)) atoms.push({ host: config.host, port: '*', config, priority: i, who: where });
+      addAtom(atoms, config, i, where, `${where}: domain ${JSON.stringify(domain)}`, notes);
     }
   });
-  return { config: { certificates: loadable(withPeerPrecedence(atoms, 'k6', notes), notes) }, notes };
+  return importResult(atoms, 'k6', notes);
 }

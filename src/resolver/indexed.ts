@@ -258,13 +258,13 @@ export class ResolverIndex<C> implements Resolver<C> {
   #globBuckets(hostname: string): Bucket<C>[] {
     if (isIpHost(hostname) || (this.#globs.size === 0 && this.#broad.length === 0)) return [];
     const buckets: Bucket<C>[] = [];
-    const dots = this.#suffixDots;
+    const dots = this.#dotCounts;
+    let left = countDots(hostname);
     // Only the suffixes whose number of dots some glob's suffix has: one lookup each, not one per dot.
-    if (dots.has(countDots(hostname) + 1)) {
+    if (dots.has(left + 1)) {
       const whole = this.#globs.get(`.${hostname}`);
       if (whole !== undefined) buckets.push(whole);
     }
-    let left = countDots(hostname);
     for (let i = hostname.indexOf('.'); i !== -1; i = hostname.indexOf('.', i + 1), left--) {
       if (!dots.has(left)) continue;
       const bucket = this.#globs.get(hostname.slice(i));
@@ -274,20 +274,14 @@ export class ResolverIndex<C> implements Resolver<C> {
     return buckets;
   }
 
-  /** How many glob suffixes have each number of dots (".acme.com": 2). */
+  /** How many glob suffixes have each number of dots (".acme.com": 2); only counts above 0. */
   readonly #dotCounts = new Map<number, number>();
-  readonly #suffixDots = new Set<number>();
 
   #countSuffix(suffix: string, delta: 1 | -1): void {
     const dots = countDots(suffix);
     const n = (this.#dotCounts.get(dots) ?? 0) + delta;
-    if (n > 0) {
-      this.#dotCounts.set(dots, n);
-      this.#suffixDots.add(dots);
-    } else {
-      this.#dotCounts.delete(dots);
-      this.#suffixDots.delete(dots);
-    }
+    if (n > 0) this.#dotCounts.set(dots, n);
+    else this.#dotCounts.delete(dots);
   }
 
   /** The best usable entry by host and port (R3-R6), without select or primary. */

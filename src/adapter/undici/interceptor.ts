@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { isSecureProtocol } from '../../resolver/host.js';
 import type { CertificateStore } from '../../store.js';
 import { resolveAdapterOptions } from '../options.js';
+import { StoreMemo } from '../memo.js';
 import { MtlsAgent, type DispatcherOptions } from './agent.js';
 import { kScope, type ScopedDispatchOptions } from './scope.js';
 
@@ -28,26 +29,19 @@ export function createInterceptor(store: CertificateStore, options: DispatcherOp
   const agent = new MtlsAgent(store, options);
   const resolved = resolveAdapterOptions(store, options);
   const { fallbackToPrimary, proxy } = resolved;
-  // Whether an origin goes through the agent, per origin: decided again after a store change and
-  // at most a second later (validity, R6), not per request (no URL parse, no resolution each time).
-  const decided = new Map<string, { generation: number; until: number; wanted: boolean }>();
-  const wantedFor = (originText: string): boolean => {
-    const now = Date.now();
-    const known = decided.get(originText);
-    if (known !== undefined && known.generation === store.generation && now < known.until) return known.wanted;
+  // Whether an origin goes through the agent: decided per origin (StoreMemo), not per request.
+  const wanted = new StoreMemo(store, (originText) => {
     const origin = new URL(originText);
-    const wanted =
+    return (
       proxy?.routeFor(origin) !== undefined ||
-      (isSecureProtocol(origin.protocol) && (resolved.ca !== undefined || !resolved.rejectUnauthorized || store.resolve(origin, { fallbackToPrimary }) !== undefined));
-    if (decided.size >= 10_000) decided.clear(); // bounded: many one-off origins do not grow it
-    decided.set(originText, { generation: store.generation, until: now + 1000, wanted });
-    return wanted;
-  };
+      (isSecureProtocol(origin.protocol) && (resolved.ca !== undefined || !resolved.rejectUnauthorized || store.resolve(origin, { fallbackToPrimary }) !== undefined))
+    );
+  });
   // A request with its own options (select, rejectUnauthorized): every https/wss one, and what the proxy is for.
   const scopedWanted = (origin: URL) => proxy?.routeFor(origin) !== undefined || isSecureProtocol(origin.protocol);
   const interceptor = ((dispatch: Dispatcher['dispatch']) => (opts: ScopedDispatchOptions, handler: Dispatcher.DispatchHandler) => {
-    const wanted = opts.origin !== undefined && (opts[kScope] !== undefined ? scopedWanted(new URL(String(opts.origin))) : wantedFor(String(opts.origin)));
-    return wanted ? agent.dispatch(opts, handler) : dispatch(opts, handler);
+    const through = opts.origin !== undefined && (opts[kScope] !== undefined ? scopedWanted(new URL(String(opts.origin))) : wanted.get(String(opts.origin)));
+    return through ? agent.dispatch(opts, handler) : dispatch(opts, handler);
   }) as MtlsInterceptor;
   interceptor.close = () => agent.close();
   return interceptor;

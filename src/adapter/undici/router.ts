@@ -9,15 +9,12 @@ import type { Match } from '../../resolver/types.js';
 import type { CertificateStore, StoreEntry } from '../../store.js';
 import { trustFor, type ContextCache, type ContextLease } from '../contexts.js';
 import { reportSelect } from '../events.js';
+import { StoreMemo } from '../memo.js';
 import type { ResolvedAdapterOptions } from '../options.js';
 import type { ProxyRoute } from '../proxy.js';
 import { failRequest, slotHandler, type Presented } from './handler.js';
 import { kScope, settle, type ScopedDispatchOptions } from './scope.js';
 import type { SlotContext, SlotDispatcher, SlotFactory } from './slot.js';
-
-// Resolutions are cached per origin for this long (and until the store changes), so that a busy
-// origin does not resolve on every request; validity (R6) is thus checked at most 1 s late.
-const RESOLUTION_TTL_MS = 1000;
 
 /** What every router of an agent shares. */
 export interface RouterShared {
@@ -61,7 +58,8 @@ export class OriginRouter extends Dispatcher {
   readonly #context: SlotContext;
   readonly #proxy: ProxyRoute | undefined;
   readonly #slots = new Map<string, Slot>();
-  #cache: { generation: number; until: number; match: Match<LoadedCertificate> | undefined } | undefined;
+  /** The default resolution of this origin (no select), per store generation (see StoreMemo). */
+  readonly #resolution: StoreMemo<Match<LoadedCertificate> | undefined>;
   #last: { match: Match<LoadedCertificate> | undefined; verify: boolean; key: string; slot: Slot } | undefined;
   #closed = false;
   #destroyed = false;
@@ -74,6 +72,7 @@ export class OriginRouter extends Dispatcher {
     this.#shared = shared;
     this.#context = shared.context(this);
     this.#proxy = shared.options.proxy?.routeFor(this.#url);
+    this.#resolution = new StoreMemo(shared.store, () => shared.store.resolve(this.#url, { fallbackToPrimary: shared.options.fallbackToPrimary }));
     shared.routers.add(this);
   }
 
@@ -128,15 +127,9 @@ export class OriginRouter extends Dispatcher {
     return n;
   }
 
-  /** The default resolution for this origin (no select), cached per store generation. */
+  /** The default resolution for this origin (no select). */
   #defaultMatch(): Match<LoadedCertificate> | undefined {
-    const { store, options } = this.#shared;
-    const now = Date.now();
-    const c = this.#cache;
-    if (c !== undefined && c.generation === store.generation && now < c.until) return c.match;
-    const match = store.resolve(this.#url, { fallbackToPrimary: options.fallbackToPrimary });
-    this.#cache = { generation: store.generation, until: now + RESOLUTION_TTL_MS, match };
-    return match;
+    return this.#resolution.get(this.#origin);
   }
 
   override dispatch(opts: ScopedDispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
