@@ -7,20 +7,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { convertBrunoConfig, convertInsomniaCertificates } from '../../src/importers.js';
-import { resolveCertificate, type CertificateEntry } from '../../src/index.js';
+import { pickBy } from './pick.js';
 import type { CertificateConfig } from '../../src/config.js';
 import { brunoPick, brunoWholeHostPick, insomniaPick } from './peers.js';
 
 /** Our choice (the index of the peer certificate, carried in the file name) through R1-R7. */
 function ourPick(certificates: CertificateConfig[], url: string): number | undefined {
-  const entries: CertificateEntry<number>[] = certificates.map((c, i) => ({
-    id: `e${i}`,
-    host: c.host,
-    ...(c.port === undefined ? {} : { port: c.port }),
-    order: i + 1,
-    certificate: Number(/c(\d+)\.(?:crt|pfx)$/.exec(c.cert ?? c.pfx ?? '')![1]),
-  }));
-  return resolveCertificate(entries, url)?.entry.certificate;
+  return pickBy(certificates, url, (c) => Number(/c(\d+)\.(?:crt|pfx)$/.exec(c.cert ?? c.pfx ?? '')![1]));
 }
 
 /** The indexes the importer skipped, from its notes (`certs[3] (...)...skipped`). */

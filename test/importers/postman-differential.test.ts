@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { convertNewmanCertList } from '../../src/importers.js';
-import { resolveCertificate, type CertificateEntry } from '../../src/index.js';
+import { pickBy } from './pick.js';
 import type { CertificateConfig } from '../../src/config.js';
 
 const { CertificateList } = createRequire(import.meta.url)('postman-collection') as {
@@ -23,8 +23,7 @@ function postmanPick(items: Item[], url: string): string | undefined {
 
 /** Our choice: the imported entries through the resolver (R1-R7), as the store resolves them. */
 function ourPick(certificates: CertificateConfig[], url: string): string | undefined {
-  const entries: CertificateEntry<string>[] = certificates.map((c, i) => ({ id: `e${i}`, host: c.host, ...(c.port === undefined ? {} : { port: c.port }), order: i + 1, certificate: c.name! }));
-  return resolveCertificate(entries, url)?.entry.certificate;
+  return pickBy(certificates, url, (c) => c.name!);
 }
 
 const DOMAINS = ['example.com', 'api.example.com', 'a.api.example.com', 'acme.test', 'x.acme.test'];

@@ -6,14 +6,14 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertificateStore, convertCypressCertificates, convertK6TlsAuth, convertPlaywrightCertificates, createFetch, readConfig, resolveCertificate, type CertificateEntry } from '../../src/index.js';
+import { CertificateStore, convertCypressCertificates, convertK6TlsAuth, convertPlaywrightCertificates, createFetch, readConfig } from '../../src/index.js';
+import { pickBy } from './pick.js';
 import type { CertificateConfig } from '../../src/config.js';
 import { fixture, readFixture } from '../helpers.js';
 import { startMtlsServer, type Received, type TestServer } from '../integration/servers.js';
 
 function pick(certificates: CertificateConfig[], url: string): string | undefined {
-  const entries: CertificateEntry<string>[] = certificates.map((c, i) => ({ id: `e${i}`, host: c.host, ...(c.port === undefined ? {} : { port: c.port }), order: i + 1, certificate: c.cert ?? c.pfx ?? '' }));
-  return resolveCertificate(entries, url)?.entry.certificate;
+  return pickBy(certificates, url, (c) => c.cert ?? c.pfx ?? '');
 }
 
 describe('Playwright clientCertificates', () => {

@@ -1,26 +1,21 @@
 // The secure contexts of an adapter: one per (certificate, trust) while connections use it; of
 // the idle ones only the `contextCacheSize` most recently used are kept; a closed adapter keeps
 // none. Tenants on one server that closes every connection, so contexts go idle as requests end.
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { RequestOptions } from 'node:https';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextCacheOf, secureContextsMade, type ContextCache } from '../../src/adapter/contexts.js';
 import { CertificateStore, createDispatcher, createHttpsAgent, loadCaBundle, loadCertificate, type LoadedCertificate } from '../../src/index.js';
 import { fixture, tenantCertificates } from '../helpers.js';
-import { lookup, startMtlsServer, type Received, type TestServer } from './servers.js';
+import { closingRoute, lookup, startMtlsServer, type Received, type TestServer } from './servers.js';
+import { httpsGet } from './load.js';
 
 const TENANTS = 8;
 let server: TestServer;
 let tenants: LoadedCertificate[];
 
 beforeAll(async () => {
-  server = await startMtlsServer({
-    route: (_req, res, received) => {
-      res.setHeader('connection', 'close');
-      res.end(JSON.stringify(received));
-      return true;
-    },
-  });
+  server = await startMtlsServer({ route: closingRoute });
   const { key, certs } = tenantCertificates(TENANTS);
   tenants = await Promise.all(certs.map((cert) => loadCertificate({ cert, key })));
 });
@@ -40,18 +35,6 @@ async function settled(cache: ContextCache): Promise<void> {
     if (Date.now() > end) throw new Error(`${cache.size - cache.idle} contexts still in use`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-}
-
-function getHttps(u: string, options: RequestOptions): Promise<Received> {
-  return new Promise((resolve, reject) => {
-    httpsRequest(u, options, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d));
-      res.on('end', () => resolve(JSON.parse(body) as Received));
-    })
-      .on('error', reject)
-      .end();
-  });
 }
 
 describe('the context cache of an adapter', () => {
@@ -83,7 +66,7 @@ describe('the context cache of an adapter', () => {
     const cache = contextCacheOf(agent)!;
     try {
       for (let i = 0; i < TENANTS; i++) {
-        const got = await getHttps(url(i), { agent, lookup } as RequestOptions);
+        const got = await httpsGet(url(i), { agent, lookup } as RequestOptions);
         expect(got.fingerprint256).toBe(tenants[i]!.fingerprint256);
       }
       await settled(cache);

@@ -1,7 +1,7 @@
 // Per-entry trust: an entry's `ca` verifies the servers of the origins it is chosen for (added to
 // Node's roots and the adapter's ca), nothing else; connections are never shared between entries
 // of different trust. Two real servers: one issued by the test CA, one by an unrelated CA.
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { RequestOptions } from 'node:https';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateStore, createFetch, createHttpsAgent, httpsRequestOptions, isMtlsError, loadCaBundle, loadCertificate, readConfig, type LoadedCertificate } from '../../src/index.js';
 import { fixture, readFixture } from '../helpers.js';
 import { startMtlsServer, type Received, type TestServer } from './servers.js';
+import { httpsGet } from './load.js';
 
 const testCa = () => loadCaBundle({ file: fixture('ca.crt') });
 const otherCa = () => loadCaBundle({ file: fixture('other-ca.crt') });
@@ -42,18 +43,7 @@ async function rejected(promise: Promise<unknown>): Promise<string> {
   return 'no error';
 }
 
-function get(url: string, options: RequestOptions): Promise<Received> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, options, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve(JSON.parse(body) as Received));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = httpsGet;
 
 describe('an entry with its own ca', () => {
   it('verifies the server of the origins it is chosen for, and only those', async () => {

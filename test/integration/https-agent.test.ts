@@ -1,12 +1,13 @@
 // createHttpsAgent under store changes: no request presents a certificate that is no longer the
 // resolved one, stale sockets close, pools do not grow, nothing crashes or hangs, and errors name
 // the certificate presented.
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { RequestOptions } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateStore, createHttpsAgent, isMtlsError, loadCaBundle, loadCertificate, type LoadedCertificate, type MtlsHttpsAgent } from '../../src/index.js';
 import { followerCount } from '../../src/follow.js';
 import { fixture, readFixture } from '../helpers.js';
 import { startMtlsServer, type Received, type TestServer } from './servers.js';
+import { httpsGet } from './load.js';
 
 const ca = () => loadCaBundle({ file: fixture('ca.crt') });
 let server: TestServer;
@@ -18,19 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-function get(url: string, options: RequestOptions): Promise<Received> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, options, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve(JSON.parse(body) as Received));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = httpsGet;
 
 type Pools = { sockets: object; freeSockets: object; requests: object };
 const poolNames = (agent: MtlsHttpsAgent) => {

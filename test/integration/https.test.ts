@@ -1,9 +1,10 @@
 // node:https: request options to spread, and an Agent that picks the certificate per request.
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { RequestOptions } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateStore, createHttpsAgent, httpsRequestOptions, loadCaBundle, loadCertificate, type LoadedCertificate } from '../../src/index.js';
 import { fixture } from '../helpers.js';
 import { lookup, startMtlsServer, type Received, type TestServer } from './servers.js';
+import { httpsGet } from './load.js';
 
 let server: TestServer;
 let rsa: LoadedCertificate;
@@ -15,18 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-function get(url: string, options: RequestOptions & { mtls?: { select?: string } }): Promise<Received> {
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(url, { lookup, ...options } as RequestOptions, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve(JSON.parse(body) as Received));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (url: string, options: RequestOptions & { mtls?: { select?: string } }) => httpsGet(url, { lookup, ...options } as RequestOptions);
 
 describe('httpsRequestOptions', () => {
   it('gives the TLS fields of the resolved certificate, and none for a host that matches nothing', async () => {

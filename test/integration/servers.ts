@@ -312,6 +312,13 @@ export async function startTinyproxy(dir: string): Promise<(TestProxy & { log():
   };
 }
 
+/** A route for startMtlsServer that answers with what it received and closes the connection: many origins, no idle sockets. */
+export const closingRoute: Route = (_req, res, received) => {
+  res.setHeader('connection', 'close');
+  res.end(JSON.stringify(received));
+  return true;
+};
+
 /** A route for startMtlsServer that answers with the certificate and the request headers it received. */
 export const headersRoute: Route = (req, res, received) => {
   res.setHeader('content-type', 'application/json');

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secureContextsMade } from '../../src/adapter/contexts.js';
 import { CertificateStore, createDispatcher, loadCaBundle, loadCertificate, type LoadedCertificate } from '../../src/index.js';
 import { fixture, tenantCertificates } from '../helpers.js';
-import { lookup, startMtlsServer, type Received, type TestServer } from './servers.js';
+import { closingRoute, lookup, startMtlsServer, type Received, type TestServer } from './servers.js';
 
 const TENANTS = 2000;
 let server: TestServer;
@@ -14,13 +14,7 @@ let tenants: LoadedCertificate[];
 
 beforeAll(async () => {
   // The server closes each connection after its answer: 2,000 origins, no 2,000 idle sockets.
-  server = await startMtlsServer({
-    route: (_req, res, received) => {
-      res.setHeader('connection', 'close');
-      res.end(JSON.stringify(received));
-      return true;
-    },
-  });
+  server = await startMtlsServer({ route: closingRoute });
   const { key, certs } = tenantCertificates(TENANTS);
   tenants = await Promise.all(certs.map((cert) => loadCertificate({ cert, key })));
 }, 120_000);
