@@ -1,4 +1,4 @@
-// npm run bench [-- resolver|loader|adapter|cpu|proxy|store|watch|tenants|soak ...]: runs the benchmarks, each against its own
+// npm run bench [-- resolver|loader|adapter|cpu|proxy|store|watch|tenants|startup|soak ...]: runs the benchmarks, each against its own
 // baseline in this process, and prints ratios. Figures go to BENCHMARKS.md by hand.
 import { runAdapterBench } from './adapter.bench.js';
 import { runCpuBench } from './cpu.bench.js';
@@ -6,6 +6,7 @@ import { runLoaderBench } from './loader.bench.js';
 import { runProxyBench } from './proxy.bench.js';
 import { runResolverBench } from './resolver.bench.js';
 import { runSoakBench } from './soak.bench.js';
+import { runStartupBench } from './startup.bench.js';
 import { runStoreBench } from './store.bench.js';
 import { runTenantsBench } from './tenants.bench.js';
 import { runWatchBench } from './watch.bench.js';
@@ -19,6 +20,7 @@ const benches: Record<string, () => string | Promise<string>> = {
   store: () => runStoreBench(),
   watch: () => runWatchBench(),
   tenants: () => runTenantsBench(),
+  startup: () => runStartupBench(),
   soak: () => runSoakBench(),
 };
 

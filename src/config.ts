@@ -4,7 +4,11 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { MtlsError, isMtlsError, type ConfigLocation } from './errors.js';
 import { loadCaBundle } from './loader/ca.js';
 import { DEFAULT_MAX_INPUT_BYTES, readLimited } from './loader/input.js';
+import { isDeferred } from './loader/deferred.js';
+import { LazyCertificate, type DeferrableSource, type LazyOrigin } from './loader/lazy.js';
 import { loadCertificate } from './loader/load.js';
+import { statusWarnings } from './loader/metadata.js';
+import { previewCertificate } from './loader/preview.js';
 import type { CaBundle, CertificateSource, LoadOptions, LoadedCertificate } from './loader/types.js';
 import { ownFields } from './own.js';
 import { parsePortRule } from './resolver/entry.js';
@@ -47,6 +51,18 @@ export interface MtlsConfig {
   rejectUnauthorized?: boolean;
   allowBroadPatterns?: boolean;
   certificates: CertificateConfig[];
+}
+
+/** Options of {@link readConfig}: the loader's, and whether certificates load at first use. */
+export interface ConfigOptions extends LoadOptions {
+  /**
+   * Load each certificate when it is first needed (its key at the first connection that presents
+   * it) instead of all of them now. The files are read and every entry's structure, dates and
+   * fingerprint are checked up front; a bad key or passphrase fails at first use, or at
+   * `store.validate()`. PFX files are loaded up front all the same (their dates are encrypted).
+   * Default: false.
+   */
+  lazy?: boolean;
 }
 
 /** A config, read and loaded. */
@@ -123,7 +139,9 @@ export function parseJsonFile(file: string, what = 'config file'): unknown {
  * @throws {MtlsError} `ERR_INVALID_CONFIG`, or the loader's code (`ERR_BAD_PASSPHRASE`, ...) with
  *   the entry and field named in the message.
  */
-export async function readConfig(fileOrObject: string | MtlsConfig, options: LoadOptions = {}): Promise<LoadedConfig> {
+export async function readConfig(fileOrObject: string | MtlsConfig, configOptions: ConfigOptions = {}): Promise<LoadedConfig> {
+  const { lazy = false, ...options } = ownFields(configOptions as Record<string, unknown>) as ConfigOptions;
+  if (typeof lazy !== 'boolean') throw new MtlsError('ERR_INVALID_OPTION', 'The option lazy must be true or false.');
   const file = typeof fileOrObject === 'string' ? resolve(fileOrObject) : undefined;
   const raw = file === undefined ? fileOrObject : parseJsonFile(file);
   const baseDir = file === undefined ? process.cwd() : dirname(file);
@@ -138,6 +156,8 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
   if (config.allowBroadPatterns !== undefined && typeof config.allowBroadPatterns !== 'boolean') throw invalid(topField('allowBroadPatterns'), 'it must be true or false.');
   const path = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const contents = new Map<string, Buffer>(); // each file read once, however many entries name it
+  const paths = new Map<string, string>();
+  const interned = (p: string) => paths.get(p) ?? (paths.set(p, p), p); // one string per path, however many entries name it
   const warnings: string[] = [];
   const files: string[] = file === undefined ? [] : [file];
 
@@ -261,31 +281,49 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
               key: e.keyEnv !== undefined ? fromEnv('keyEnv') : read('key', 'key file'),
               ...pass,
             };
-    // The field a loader error is about: the key's, the passphrase's, or the certificate's.
     const sourceField = (part: keyof typeof SOURCE_FIELDS) => given(part)[0] as string;
-    const fieldOf = (code: string): string =>
-      (code === 'ERR_BAD_PASSPHRASE' || code === 'ERR_PASSPHRASE_REQUIRED') && passphrase !== undefined
-        ? e.passphraseEnv !== undefined ? 'passphraseEnv' : 'passphrase'
-        : kinds[0] === 'cert' && /KEY|PASSPHRASE/.test(code)
-          ? sourceField('key')
-          : sourceField(kinds[0] as 'cert' | 'pem' | 'pfx');
-    return { e, where, source, fieldOf, entryCa, sourceKey };
+    const loadErrors = new EntryPlace(
+      file,
+      index,
+      typeof e.name === 'string' ? e.name : undefined,
+      passphrase === undefined ? undefined : e.passphraseEnv !== undefined ? 'passphraseEnv' : 'passphrase',
+      kinds[0] === 'cert' ? sourceField('key') : undefined,
+      sourceField(kinds[0] as 'cert' | 'pem' | 'pfx'),
+    );
+    // The parts that come from files, which a lazy certificate reads again at its first use.
+    const fileParts: Partial<Record<FilePart, string>> = {};
+    for (const part of ['pem', 'cert', 'key'] as const) if (typeof e[part] === 'string') fileParts[part] = interned(path(e[part] as string));
+    return { e, where, source, loadErrors, entryCa, sourceKey, fileParts };
   });
 
   // Load every certificate (in parallel); the first failure names its entry and field.
   // Every entry's structure is checked before any file or variable is read.
   // Every file and variable is read first (an unreadable one fails before anything loads).
   const entryCas = plans.map((p) => p.entryCa());
-  const sources = new Map<string, CertificateSource>();
-  for (const p of plans) if (!sources.has(p.sourceKey)) sources.set(p.sourceKey, p.source());
+  const sources = new Map<string, { source: CertificateSource; plan: (typeof plans)[number] }>();
+  for (const p of plans) if (!sources.has(p.sourceKey)) sources.set(p.sourceKey, { source: p.source(), plan: p });
   const loads = new Map<string, Promise<LoadedCertificate>>();
-  for (const [key, source] of sources) loads.set(key, loadCertificate(source, options));
+  const lazyOptions = { ...options, now: options.now ?? new Date() }; // one object for every lazy certificate
+  for (const [key, { source, plan }] of sources) {
+    // A lazy certificate reads its dates and fingerprint now; a load error names the first entry that uses it.
+    const defer = lazy && source.pfx === undefined;
+    if (!defer) {
+      loads.set(key, loadCertificate(source, options));
+      continue;
+    }
+    // No closure here: one would keep this whole function's scope (every file read) alive.
+    const files = Object.keys(plan.fileParts).length === 0 ? undefined : new Reread(source as DeferrableSource, plan.fileParts, options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES, plan.loadErrors);
+    loads.set(key, deferLoad(source as DeferrableSource, lazyOptions, files ?? plan.loadErrors));
+  }
   const loaded = await Promise.allSettled(plans.map((p) => loads.get(p.sourceKey)!));
   const entries = plans.map((p, i) => {
     const result = loaded[i]!;
-    if (result.status === 'rejected') throw rename(result.reason, p.where(p.fieldOf((result.reason as { code?: string }).code ?? '')));
+    if (result.status === 'rejected') throw p.loadErrors.rename(result.reason);
     const { e } = p;
-    warnings.push(...result.value.warnings.map((w) => `${p.where()}: ${w}`));
+    const c = result.value;
+    // A lazy certificate's other warnings (key usage, chain order) come with its load.
+    const certWarnings = isDeferred(c) ? statusWarnings(c.status, c.daysUntilExpiry, c.notBefore, c.notAfter) : c.warnings;
+    warnings.push(...certWarnings.map((w) => `${p.where()}: ${w}`));
     return {
       host: e.host as string,
       certificate: result.value,
@@ -306,6 +344,112 @@ export async function readConfig(fileOrObject: string | MtlsConfig, options: Loa
     warnings,
     files: [...new Set(files)],
   };
+}
+
+/** A lazy certificate, as a promise like an eager load's (a preview error rejects). */
+async function deferLoad(source: DeferrableSource, options: LoadOptions, origin: LazyOrigin): Promise<LoadedCertificate> {
+  return new LazyCertificate(source, options, origin);
+}
+
+/**
+ * An entry's place in the config, and the field a load error is about: the passphrase's, the
+ * key's, or the certificate's. Small on purpose: a lazy certificate keeps it (and nothing of the
+ * config read), so the messages' text is built when an error happens.
+ */
+class EntryPlace implements LazyOrigin {
+  constructor(
+    readonly file: string | undefined,
+    readonly index: number,
+    readonly name: string | undefined,
+    readonly passphraseField: string | undefined,
+    readonly keyField: string | undefined,
+    readonly mainField: string,
+  ) {}
+
+  at(field: string): Where {
+    const { file, index, name } = this;
+    return new Where(`certificates[${index}]${name === undefined ? '' : ` (${JSON.stringify(name)})`}, field "${field}"`, {
+      ...(file === undefined ? {} : { file }),
+      entry: index,
+      ...(name === undefined ? {} : { name }),
+      field,
+    });
+  }
+
+  rename(err: unknown): MtlsError {
+    if (isMtlsError(err) && err.location !== undefined) return err; // already named (a file read again)
+    const code = (err as { code?: unknown } | null)?.code;
+    const field =
+      (code === 'ERR_BAD_PASSPHRASE' || code === 'ERR_PASSPHRASE_REQUIRED') && this.passphraseField !== undefined
+        ? this.passphraseField
+        : this.keyField !== undefined && typeof code === 'string' && /KEY|PASSPHRASE/.test(code)
+          ? this.keyField
+          : this.mainField;
+    return rename(err, this.at(field));
+  }
+}
+
+type FilePart = 'pem' | 'cert' | 'key';
+const PARTS = ['pem', 'cert', 'key'] as const;
+const FILE_WHAT = { pem: 'PEM file', cert: 'certificate file', key: 'key file' } as const;
+
+/**
+ * A lazy entry's files, read again at its first use (and its place, as one object): the store
+ * holds their paths, not their contents. Files that changed since the config was read are refused (the store's dates and
+ * fingerprint came from what was read then): reloading the config takes the new ones.
+ */
+class Reread extends EntryPlace {
+  /** The source with its file parts as paths: one object, no more (there may be 100,000). */
+  readonly #pem: string | Uint8Array | undefined;
+  readonly #cert: string | Uint8Array | undefined;
+  readonly #key: string | Uint8Array | undefined;
+  /** Which of pem, cert and key are paths (the others: a variable's value, kept). */
+  readonly #files: number;
+  readonly #passphrase: string | undefined;
+  readonly #max: number;
+
+  constructor(source: DeferrableSource, files: Partial<Record<FilePart, string>>, max: number, place: EntryPlace) {
+    super(place.file, place.index, place.name, place.passphraseField, place.keyField, place.mainField);
+    const given = source as Partial<Record<FilePart, string | Uint8Array>>;
+    const at = (part: FilePart) => files[part] ?? given[part];
+    [this.#pem, this.#cert, this.#key] = [at('pem'), at('cert'), at('key')];
+    this.#files = PARTS.reduce((bits, part, i) => (files[part] === undefined ? bits : bits | (1 << i)), 0);
+    this.#passphrase = source.passphrase;
+    this.#max = max;
+  }
+
+  read(sha256: Buffer): DeferrableSource {
+    const source: Partial<Record<FilePart, string | Uint8Array>> & { passphrase?: string } = this.#passphrase === undefined ? {} : { passphrase: this.#passphrase };
+    const paths: string[] = [];
+    const values = [this.#pem, this.#cert, this.#key];
+    let first: FilePart | undefined;
+    PARTS.forEach((part, i) => {
+      const value = values[i];
+      if (value === undefined) return;
+      if ((this.#files & (1 << i)) === 0) {
+        source[part] = value;
+        return;
+      }
+      first ??= part;
+      paths.push(JSON.stringify(value));
+      try {
+        source[part] = readLimited(value, FILE_WHAT[part], this.#max);
+      } catch (err) {
+        throw rename(err, this.at(part));
+      }
+    });
+    let same = false;
+    try {
+      same = previewCertificate((source.pem ?? source.cert)!).sha256.equals(sha256);
+    } catch {
+      // a certificate that no longer reads is not the same one
+    }
+    if (!same) {
+      const where = this.at(first!);
+      throw new MtlsError('ERR_FILE_READ', `${where}: ${paths.join(' or ')} changed after the config was read; reload the config to use the new certificate (watchConfig reloads on its own).`, { location: where.location });
+    }
+    return source as DeferrableSource;
+  }
 }
 
 /** The same error (same code), its message prefixed with where it happened in the config. */

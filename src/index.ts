@@ -43,6 +43,6 @@ export type {
 export { readConfig } from './config.js';
 export { watchConfig, ConfigWatcher } from './watch.js';
 export type { ConfigReload, WatchConfigOptions } from './watch.js';
-export type { CertificateConfig, LoadedConfig, MtlsConfig } from './config.js';
+export type { CertificateConfig, ConfigOptions, LoadedConfig, MtlsConfig } from './config.js';
 export { convertNewmanCertList, convertBrunoConfig, convertInsomniaCertificates, convertPlaywrightCertificates, convertCypressCertificates, convertK6TlsAuth } from './importers.js';
 export type { ImportOptions, ImportResult } from './importers.js';

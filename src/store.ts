@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { inspect } from 'node:util';
-import { readConfig, type MtlsConfig } from './config.js';
+import { readConfig, type ConfigOptions, type MtlsConfig } from './config.js';
 import { MtlsError } from './errors.js';
 import { notifyFollowers } from './follow.js';
 import { ownFields } from './own.js';
-import type { CaBundle, LoadOptions, LoadedCertificate } from './loader/types.js';
+import { LOAD_NOW, isDeferred } from './loader/deferred.js';
+import type { CaBundle, LoadedCertificate } from './loader/types.js';
 import { prepareEntry } from './resolver/entry.js';
 import type { HostPattern } from './resolver/host.js';
 import { ResolverIndex } from './resolver/indexed.js';
@@ -188,7 +189,8 @@ function publicEntry(entry: StoreEntry): Record<string, unknown> {
 
 function isLoadedCertificate(value: unknown): value is LoadedCertificate {
   const v = value as Partial<LoadedCertificate> | null;
-  return typeof v === 'object' && v !== null && typeof v.fingerprint256 === 'string' && typeof v.tls?.cert === 'string' && typeof v.tls.key === 'string';
+  // A lazy certificate is not loaded to be checked (its `tls` would load it).
+  return isDeferred(v) || (typeof v === 'object' && v !== null && typeof v.fingerprint256 === 'string' && typeof v.tls?.cert === 'string' && typeof v.tls.key === 'string');
 }
 
 /**
@@ -230,7 +232,9 @@ export class CertificateStore extends EventEmitter {
    * to the current directory). File order is insertion order; `ca` and `rejectUnauthorized` become
    * the store's defaults. Everything is loaded and checked first: a bad entry loads nothing, and
    * the error names the entry (index and name) and the field. Warnings (an inline passphrase, a
-   * certificate expiring soon...) go to `process.emitWarning`.
+   * certificate expiring soon...) go to `process.emitWarning`. With `{ lazy: true }` each
+   * certificate is parsed when first needed instead (see {@link ConfigOptions.lazy} and
+   * {@link CertificateStore.validate}).
    *
    * @example
    * ```ts
@@ -238,8 +242,8 @@ export class CertificateStore extends EventEmitter {
    * const fetch = createFetch(store);
    * ```
    */
-  static async fromConfig(fileOrObject: string | MtlsConfig): Promise<CertificateStore> {
-    const { store, warnings } = await storeFromConfig(fileOrObject);
+  static async fromConfig(fileOrObject: string | MtlsConfig, options?: ConfigOptions): Promise<CertificateStore> {
+    const { store, warnings } = await storeFromConfig(fileOrObject, options);
     emitConfigWarnings(warnings);
     return store;
   }
@@ -251,6 +255,25 @@ export class CertificateStore extends EventEmitter {
 
   get size(): number {
     return this.#entries.size;
+  }
+
+  /**
+   * Loads every certificate that a lazy config left for first use (`fromConfig(file, { lazy: true })`)
+   * and throws the first error in entry order, as the eager load would have: the same
+   * all-or-nothing check, when the caller chooses to pay for it. Loaded certificates cost nothing.
+   * Yields to the event loop about every 20 ms, so that a large store does not block it.
+   *
+   * @throws {MtlsError} The load error of the first entry that fails, naming its entry and field.
+   */
+  async validate(): Promise<void> {
+    let slice = performance.now();
+    for (const entry of this.list()) {
+      if (isDeferred(entry.certificate)) entry.certificate[LOAD_NOW]();
+      if (performance.now() - slice > 20) {
+        await new Promise(setImmediate);
+        slice = performance.now();
+      }
+    }
   }
 
   /**
@@ -611,7 +634,7 @@ export class CertificateStore extends EventEmitter {
  * A store from a config, the config's warnings for the caller to show (the CLI prints them,
  * fromConfig and watchConfig make them process warnings) and the files it read.
  */
-export async function storeFromConfig(fileOrObject: string | MtlsConfig, options?: LoadOptions): Promise<{ store: CertificateStore; warnings: string[]; files: string[] }> {
+export async function storeFromConfig(fileOrObject: string | MtlsConfig, options?: ConfigOptions): Promise<{ store: CertificateStore; warnings: string[]; files: string[] }> {
   const { defaults, entries, warnings, files } = await readConfig(fileOrObject, options);
   const store = new CertificateStore(defaults);
   for (const entry of entries) store.add(entry);

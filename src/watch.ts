@@ -12,13 +12,13 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, watch, realpathSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { readConfig } from './config.js';
+import { readConfig, type ConfigOptions } from './config.js';
 import { MtlsError, isMtlsError } from './errors.js';
 import type { LoadOptions } from './loader/types.js';
 import { emitConfigWarnings, storeFromConfig, type CertificateStore, type StoreReplacement } from './store.js';
 
 /** Options of {@link watchConfig}. */
-export interface WatchConfigOptions extends LoadOptions {
+export interface WatchConfigOptions extends ConfigOptions {
   /** Reload this long after the last file event, in milliseconds. Default: 200. */
   debounceMs?: number;
   /**

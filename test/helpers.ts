@@ -73,18 +73,20 @@ export function secretMount(dir: string, files: Record<string, string | Buffer>)
 }
 
 /**
- * `count` distinct client certificates for one shared EC P-256 key, issued by a tenant CA made
- * here: forge builds each certificate (its public key spliced in as DER: forge only knows RSA
+ * `count` distinct client certificates for one shared EC P-256 key (or one key each, with
+ * `distinctKeys`: `keys[i]` is tenant i's), issued by a tenant CA made here: forge builds each certificate (its public key spliced in as DER: forge only knows RSA
  * keys), node:crypto signs it (forge's RSA signing in JavaScript would take seconds per
  * hundred). Thousands of tenants in a few seconds.
  */
-export function tenantCertificates(count: number): { key: string; certs: string[]; ca: string } {
-  const tenant = generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+export function tenantCertificates(count: number, options: { distinctKeys?: boolean } = {}): { key: string; keys: string[]; certs: string[]; ca: string } {
+  const newKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const tenant = newKey();
   const issuer = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
   const tbsOf = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate; // not in @types
-  const tenantSpki = forge.asn1.fromDer(forge.util.createBuffer(tenant.publicKey.toString('binary')));
+  const spkiOf = (der: Buffer) => forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')));
+  const tenantSpki = spkiOf(tenant.publicKey);
   const now = Date.now();
-  const make = (serial: number, subject: string, ca: boolean): string => {
+  const make = (serial: number, subject: string, ca: boolean, spki = tenantSpki): string => {
     const cert = forge.pki.createCertificate();
     cert.serialNumber = serial.toString(16).padStart(2, '0');
     cert.validity.notBefore = new Date(now - 86_400_000);
@@ -95,11 +97,12 @@ export function tenantCertificates(count: number): { key: string; certs: string[
     cert.setExtensions([{ name: 'basicConstraints', cA: ca }]);
     cert.siginfo.algorithmOid = cert.signatureOid = forge.pki.oids.sha256WithRSAEncryption!;
     const tbs = tbsOf(cert);
-    if (!ca) (tbs.value as forge.asn1.Asn1[])[6] = tenantSpki; // version, serial, algorithm, issuer, validity, subject, key
+    if (!ca) (tbs.value as forge.asn1.Asn1[])[6] = spki; // version, serial, algorithm, issuer, validity, subject, key
     (cert as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
     cert.signature = sign('sha256', Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary'), issuer.privateKey).toString('binary');
     return forge.pki.certificateToPem(cert);
   };
   const ca = make(1, 'Tenant CA', true);
-  return { key: tenant.privateKey, ca, certs: Array.from({ length: count }, (_, i) => make(i + 2, `tenant-${i}`, false)) };
+  const pairs = Array.from({ length: count }, () => (options.distinctKeys === true ? newKey() : tenant));
+  return { key: tenant.privateKey, keys: pairs.map((p) => p.privateKey), ca, certs: pairs.map((p, i) => make(i + 2, `tenant-${i}`, false, p === tenant ? tenantSpki : spkiOf(p.publicKey))) };
 }

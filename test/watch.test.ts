@@ -4,6 +4,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadCertificate, watchConfig, type ConfigReload, type ConfigWatcher, type MtlsError } from '../src/index.js';
 import { PASS, fixture, readFixture, secretMount } from './helpers.js';
@@ -42,7 +43,7 @@ afterEach(async () => {
 });
 
 let n = 0;
-async function watched(files: Record<string, string | Buffer>, certificate: Record<string, string>, options: { retries?: number; debounceMs?: number } = {}): Promise<Watched> {
+async function watched(files: Record<string, string | Buffer>, certificate: Record<string, string>, options: { retries?: number; debounceMs?: number; lazy?: boolean } = {}): Promise<Watched> {
   const dir = join(root, `case-${++n}`);
   mkdirSync(dir);
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
@@ -79,6 +80,21 @@ describe('watchConfig: renewals on disk', () => {
     expect(reloads).toHaveLength(1);
     expect(reloads[0]).toMatchObject({ added: [expect.objectContaining({ host: 'a.test' })], removed: [expect.objectContaining({ host: 'a.test' })], kept: [] });
     expect(current()).toBe(fingerprints.ec256);
+  });
+
+  it('lazy: a renewal swaps in the new certificate by its dates and fingerprint, loaded at its first use', async () => {
+    const w = await watched({ 'tls.crt': readFixture('rsa.crt'), 'tls.key': readFixture('rsa.key') }, { cert: 'tls.crt', key: 'tls.key' }, { lazy: true });
+    expect(w.current()).toBe(fingerprints.rsa);
+    writeFileSync(join(w.dir, 'tls.crt.new'), readFixture('ec256.crt'));
+    writeFileSync(join(w.dir, 'tls.key.new'), readFixture('ec256.key'));
+    renameSync(join(w.dir, 'tls.crt.new'), join(w.dir, 'tls.crt'));
+    renameSync(join(w.dir, 'tls.key.new'), join(w.dir, 'tls.key'));
+    await until('the reload', () => w.current() === fingerprints.ec256);
+    const certificate = w.watcher.store.resolve('https://a.test/')!.entry.certificate;
+    expect(inspect(certificate)).toContain('not loaded yet');
+    expect(certificate.tls.key).toMatch(/BEGIN PRIVATE KEY/); // the ec256 key, read at first use
+    expect(certificate.keyType).toBe('ec');
+    expect(w.errors).toHaveLength(0);
   });
 
   it('an editor writing a temporary file and renaming it over the PEM reloads once', async () => {

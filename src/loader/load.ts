@@ -14,7 +14,7 @@ interface ResolvedLoadOptions {
   maxInputBytes: number;
 }
 
-function resolveOptions(options: LoadOptions): ResolvedLoadOptions {
+export function resolveOptions(options: LoadOptions): ResolvedLoadOptions {
   const { now = new Date(), expiryWarningDays = 30, maxInputBytes = DEFAULT_MAX_INPUT_BYTES } = options;
   if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new MtlsError('ERR_INVALID_OPTION', 'The option now must be a valid Date.');
   if (!Number.isFinite(expiryWarningDays) || expiryWarningDays < 0) {
@@ -97,7 +97,7 @@ function fromPfx(input: unknown, passphrase: string | undefined): Material {
   return { format: 'pfx', certificates: contents.certificates.map((der) => toX509(der)), keys: contents.keys };
 }
 
-async function collect(source: CertificateSource, o: ResolvedLoadOptions): Promise<Material> {
+function collect(source: CertificateSource, o: ResolvedLoadOptions): Material {
   if (typeof source !== 'object' || source === null) throw invalidSource();
   const s = source as Partial<Record<'pem' | 'cert' | 'key' | 'pfx' | 'pemFile' | 'certFile' | 'keyFile' | 'pfxFile', unknown>> & { passphrase?: unknown };
   if (s.passphrase !== undefined && typeof s.passphrase !== 'string') {
@@ -259,8 +259,13 @@ class Loaded implements LoadedCertificate {
  * ```
  */
 export async function loadCertificate(source: CertificateSource, options: LoadOptions = {}): Promise<LoadedCertificate> {
+  return loadNow(source, options);
+}
+
+/** {@link loadCertificate}, synchronously (every step is): what a lazy certificate runs at first use. */
+export function loadNow(source: CertificateSource, options: LoadOptions = {}): LoadedCertificate {
   const o = resolveOptions(options);
-  const material = await collect(source, o);
+  const material = collect(source, o);
   const { leaf, key } = pair(material);
   const { chain, reordered, unrelated } = orderChain(leaf, material.certificates);
   const summary = summarize(leaf);

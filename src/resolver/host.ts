@@ -169,8 +169,14 @@ export function parseHostPattern(input: unknown, allowBroadPatterns = false): Ho
   return parseGlob(source, allowBroadPatterns);
 }
 
+// Shared by every exact pattern (no closure and no array of its own: a store may hold 100,000).
+const NO_ALTERNATIVES: GlobAlternative[] = Object.freeze([]) as unknown as GlobAlternative[];
+function matchesExact(this: HostPattern, hostname: string): boolean {
+  return hostname === this.normalized;
+}
+
 function exactPattern(source: string, host: string): HostPattern {
-  return { source, kind: 'exact', normalized: host, alternatives: [], literalCount: host.length, matches: (h) => h === host };
+  return { source, kind: 'exact', normalized: host, alternatives: NO_ALTERNATIVES, literalCount: host.length, matches: matchesExact };
 }
 
 /** The normalised address when `source` is an IPv6 literal, bracketed or not. */
