@@ -1,6 +1,7 @@
-// npm run bench [-- resolver|loader|adapter|cpu|proxy|store|watch|tenants|startup|soak ...]: runs the benchmarks, each against its own
+// npm run bench [-- resolver|loader|adapter|agent|cpu|proxy|store|watch|tenants|startup|soak ...]: runs the benchmarks, each against its own
 // baseline in this process, and prints ratios. Figures go to BENCHMARKS.md by hand.
 import { runAdapterBench } from './adapter.bench.js';
+import { runAgentBench } from './agent.bench.js';
 import { runCpuBench } from './cpu.bench.js';
 import { runLoaderBench } from './loader.bench.js';
 import { runProxyBench } from './proxy.bench.js';
@@ -15,6 +16,7 @@ const benches: Record<string, () => string | Promise<string>> = {
   resolver: () => runResolverBench(),
   loader: () => runLoaderBench(),
   adapter: () => runAdapterBench(),
+  agent: () => runAgentBench(),
   cpu: () => runCpuBench(),
   proxy: () => runProxyBench(),
   store: () => runStoreBench(),

@@ -89,6 +89,13 @@ const kChoice = Symbol('mtls-resolver.choice');
 /** The pool name of a socket. */
 const kName = Symbol('mtls-resolver.pool');
 
+/** An origin's default resolution, with the pool name tails made from it (by verification). */
+interface Resolution {
+  url: URL;
+  match: Match<LoadedCertificate> | undefined;
+  tails: [string | undefined, string | undefined];
+}
+
 interface Choice {
   url: URL;
   match: Match<LoadedCertificate> | undefined;
@@ -96,6 +103,14 @@ interface Choice {
   verify: boolean;
   /** The pool name, made once. */
   name?: string;
+  /** The origin's cached resolution, when not selected. */
+  resolution?: Resolution;
+}
+
+/** The origin of request options, as the memo keys it. */
+function originOf(o: https.RequestOptions): string {
+  const host = o.hostname ?? o.host ?? 'localhost';
+  return `https://${host.includes(':') ? `[${host}]` : host}:${o.port ?? o.defaultPort ?? 443}`;
 }
 
 type AgentRequestOptions = https.RequestOptions & { [kChoice]?: Choice };
@@ -132,42 +147,55 @@ export class MtlsHttpsAgent extends https.Agent {
     this.#resolved = resolved;
     this.#contexts = new ContextCache(resolved.contextCacheSize);
     registerContextCache(this, this.#contexts);
-    this.#resolutions = new StoreMemo(store, (origin) => {
+    this.#resolutions = new StoreMemo(store, (origin): Resolution => {
       const url = new URL(origin);
-      return { url, match: resolveFor(store, url, resolved, undefined) };
+      return { url, match: resolveFor(store, url, resolved, undefined), tails: [undefined, undefined] };
     });
     this.#unfollow = followStore(store, this, MtlsHttpsAgent.#onChange);
   }
 
   /** The default resolution of each origin (no select), per store generation (see StoreMemo). */
-  readonly #resolutions: StoreMemo<{ url: URL; match: Match<LoadedCertificate> | undefined }>;
+  readonly #resolutions: StoreMemo<Resolution>;
 
   #choose(o: https.RequestOptions): Choice {
-    const host = o.hostname ?? o.host ?? 'localhost';
-    const origin = `https://${host.includes(':') ? `[${host}]` : host}:${o.port ?? o.defaultPort ?? 443}`;
     const select = o.mtls?.select;
-    const verify = o.mtls?.rejectUnauthorized ?? o.rejectUnauthorized ?? this.#resolved.rejectUnauthorized;
+    const verify = this.#verify(o);
     if (select !== undefined) {
-      const url = new URL(origin);
+      const url = new URL(originOf(o));
       return { url, match: resolveFor(this.#store, url, this.#resolved, select), selected: true, verify };
     }
-    const { url, match } = this.#resolutions.get(origin); // one resolution per origin, not per request
-    return { url, match, selected: false, verify };
+    const resolution = this.#resolutions.get(originOf(o)); // one resolution per origin, not per request
+    return { url: resolution.url, match: resolution.match, selected: false, verify, resolution };
+  }
+
+  #verify(o: https.RequestOptions): boolean {
+    return o.mtls?.rejectUnauthorized ?? o.rejectUnauthorized ?? this.#resolved.rejectUnauthorized;
+  }
+
+  /** What the pool name adds to Node's: the certificate, the verification and the trust. */
+  #tail(match: Match<LoadedCertificate> | undefined, verify: boolean): string {
+    const cert = match === undefined ? '-' : `${match.entry.id}/${match.entry.certificate.fingerprint256}`;
+    // The trust is in the name: https.Agent caches TLS sessions by name, and a resumed session is not verified again.
+    return `:mtls:${cert}:${verify}:${caListToken(trustFor(this.#resolved.ca, match?.entry))}`;
   }
 
   override getName(o: AgentRequestOptions = {}): string {
-    let choice = o[kChoice];
+    const choice = o[kChoice];
     if (choice === undefined) {
+      // From outside a request (a pool lookup, a library's own bookkeeping): no choice to record,
+      // and the name's tail cached with the origin's resolution.
       try {
-        choice = this.#choose(o);
+        if (o.mtls?.select !== undefined) return super.getName(o) + this.#tail(this.#choose(o).match, this.#verify(o));
+        const resolution = this.#resolutions.get(originOf(o));
+        const verify = this.#verify(o);
+        return super.getName(o) + (resolution.tails[verify ? 1 : 0] ??= this.#tail(resolution.match, verify));
       } catch {
-        return `${super.getName(o)}:mtls:unresolved`; // called from outside addRequest: never throw
+        return `${super.getName(o)}:mtls:unresolved`; // never throw here
       }
     }
     if (choice.name === undefined) {
-      const cert = choice.match === undefined ? '-' : `${choice.match.entry.id}/${choice.match.entry.certificate.fingerprint256}`;
-      // The trust is in the name: https.Agent caches TLS sessions by name, and a resumed session is not verified again.
-      choice.name = `${super.getName(o)}:mtls:${cert}:${choice.verify}:${caListToken(trustFor(this.#resolved.ca, choice.match?.entry))}`;
+      const tail = choice.resolution === undefined ? this.#tail(choice.match, choice.verify) : (choice.resolution.tails[choice.verify ? 1 : 0] ??= this.#tail(choice.match, choice.verify));
+      choice.name = super.getName(o) + tail;
       if (!this.#stale.has(choice.name)) this.#live.set(choice.name, choice);
     }
     return choice.name;

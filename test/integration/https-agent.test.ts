@@ -31,6 +31,29 @@ const socketCount = (agent: MtlsHttpsAgent) => {
   return [...Object.values(a.sockets), ...Object.values(a.freeSockets)].reduce((n, list) => n + list.length, 0);
 };
 
+describe('createHttpsAgent pool names', () => {
+  it('getName outside a request is the name of the pool a request uses, by certificate, verification and store change', async () => {
+    const store = new CertificateStore({ ca: ca() });
+    store.add({ host: 'localhost', port: '*', certificate: pool[0]! });
+    store.add({ host: '127.0.0.1', port: '*', certificate: pool[1]! });
+    const agent = createHttpsAgent(store);
+    const names = () => Object.keys((agent as unknown as Pools).freeSockets);
+    const options = (host: string, more: RequestOptions = {}): RequestOptions => ({ host, port: server.port, servername: host === 'localhost' ? host : '', ...more });
+    try {
+      await get(server.url(), { agent, servername: 'localhost' });
+      expect(names()).toEqual([agent.getName(options('localhost'))]);
+      expect(agent.getName(options('localhost'))).toContain(pool[0]!.fingerprint256);
+      expect(agent.getName(options('127.0.0.1'))).toContain(pool[1]!.fingerprint256);
+      expect(agent.getName(options('localhost', { rejectUnauthorized: false }))).not.toBe(agent.getName(options('localhost')));
+      expect(agent.getName(options('localhost', { mtls: { select: store.list()[1]!.id } }))).toContain(pool[1]!.fingerprint256);
+      store.add({ host: 'localhost', port: '*', certificate: pool[2]! }); // a later entry wins
+      expect(agent.getName(options('localhost'))).toContain(pool[2]!.fingerprint256);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
 describe('createHttpsAgent and store changes', () => {
   it('after a change the next request presents the new certificate, and the idle socket of the old one is closed', async () => {
     const store = new CertificateStore({ ca: ca() });
