@@ -16,10 +16,21 @@ import type {
 
 type Bucket<C> = PreparedEntry<C>[]; // always sorted best first (compareRank)
 
-interface Query {
-  target: NormalizedTarget;
-  now: number;
-  includeExpired: boolean;
+/** One resolution's target and clock. The clock is read when an entry's validity is first checked, if ever (a miss never needs it). */
+class Query {
+  #now: number | undefined;
+
+  constructor(
+    readonly target: NormalizedTarget,
+    now: number | undefined,
+    readonly includeExpired: boolean,
+  ) {
+    this.#now = now;
+  }
+
+  get now(): number {
+    return (this.#now ??= Date.now());
+  }
 }
 
 function insertSorted<C>(bucket: Bucket<C>, p: PreparedEntry<C>): void {
@@ -54,11 +65,20 @@ function countDots(text: string): number {
 }
 
 function usable(p: PreparedEntry<unknown>, q: Query): boolean {
-  return (
-    portMatches(p, q.target.port) &&
-    (q.includeExpired || isValidAt(p, q.now)) &&
-    p.pattern.matches(q.target.hostname)
-  );
+  return portMatches(p, q.target.port) && p.pattern.matches(q.target.hostname) && (q.includeExpired || isValidAt(p, q.now));
+}
+
+/**
+ * The better of `best` and the first usable entry of `bucket`. Each bucket is sorted best first:
+ * its first usable entry is its best, and a bucket whose head ranks below `best` has nothing to offer.
+ */
+function bestIn<C>(bucket: Bucket<C> | undefined, q: Query, best: PreparedEntry<C> | undefined): PreparedEntry<C> | undefined {
+  if (bucket === undefined) return best;
+  for (const p of bucket) {
+    if (best !== undefined && compareRank(p, best) >= 0) return best;
+    if (usable(p, q)) return p;
+  }
+  return best;
 }
 
 function portText(p: PreparedEntry<unknown>): string {
@@ -220,7 +240,7 @@ export class ResolverIndex<C> implements Resolver<C> {
     if (now !== undefined && (!(now instanceof Date) || Number.isNaN(now.getTime()))) {
       throw new MtlsError('ERR_INVALID_TARGET', 'The option now must be a valid Date.');
     }
-    return { target: parseTarget(target), now: now === undefined ? Date.now() : now.getTime(), includeExpired: options.includeExpired === true };
+    return new Query(parseTarget(target), now?.getTime(), options.includeExpired === true);
   }
 
   /** R7: the selected entry, validated, or undefined when nothing is selected. */
@@ -290,19 +310,16 @@ export class ResolverIndex<C> implements Resolver<C> {
     if (exact !== undefined) {
       for (const p of exact) if (usable(p, q)) return p;
     }
-    // Each bucket is sorted best first: its first usable entry is its best, and a bucket whose
-    // head ranks below the best so far has nothing to offer.
-    let best: PreparedEntry<C> | undefined;
-    for (const bucket of this.#globBuckets(q.target.hostname)) {
-      for (const p of bucket) {
-        if (best !== undefined && compareRank(p, best) >= 0) break;
-        if (usable(p, q)) {
-          best = p;
-          break;
-        }
-      }
+    // The buckets #globBuckets lists, walked in place (no array of them per resolution).
+    const hostname = q.target.hostname;
+    if (isIpHost(hostname) || (this.#globs.size === 0 && this.#broad.length === 0)) return undefined;
+    const dots = this.#dotCounts;
+    let left = countDots(hostname);
+    let best = dots.has(left + 1) ? bestIn(this.#globs.get(`.${hostname}`), q, undefined) : undefined;
+    for (let i = hostname.indexOf('.'); i !== -1; i = hostname.indexOf('.', i + 1), left--) {
+      if (dots.has(left)) best = bestIn(this.#globs.get(hostname.slice(i)), q, best);
     }
-    return best;
+    return this.#broad.length > 0 ? bestIn(this.#broad, q, best) : best;
   }
 
   resolve(target: RequestTarget, options: ResolveOptions = {}): Match<C> | undefined {

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createResolver, matchesHost, normalizeHost, resolveCertificate } from '../../src/index.js';
+import { parseTarget } from '../../src/resolver/host.js';
 
 describe('normalizeHost (R2)', () => {
   it.each([
@@ -127,5 +129,49 @@ describe('entries and targets are validated', () => {
     expect(resolveCertificate([ok], new URL('https://api.acme.com/x'))?.entry.id).toBe('a');
     expect(resolveCertificate([ok], { protocol: 'https', hostname: 'api.acme.com' })?.entry.id).toBe('a');
     expect(resolveCertificate([ok], { protocol: 'https:', hostname: 'api.acme.com', port: '443' })?.entry.id).toBe('a');
+  });
+});
+
+describe('parseTarget: a plain URL string read without new URL gives what new URL gives', () => {
+  // Strings near the fast path's edges: upper case, punycode, numeric last labels (IPv4 to
+  // WHATWG), underscores, ports 0 / 65535 / 65536 / leading zeros / empty, userinfo, backslashes,
+  // whitespace, and the characters that end an authority.
+  const scheme = fc.constantFrom('https', 'wss', 'http', 'ws', 'HTTPS', 'ftp', 'https:');
+  const label = fc.constantFrom('api', 'a', 'Api', 'xn--bcher-kva', 'xn--a', '123', '0x1f', '0x', 'my_host', 'a-b', '-a', 'b-', '1a', 'bücher', '');
+  const host = fc.array(label, { minLength: 1, maxLength: 4 }).map((labels) => labels.join('.'));
+  const port = fc.constantFrom('', ':443', ':80', ':8443', ':0', ':65535', ':65536', ':00443', ':99999', ':', ':1e3');
+  const rest = fc.constantFrom('', '/', '/v1?x=1', '?q', '#f', '\\path', ' ', '\t/', '@evil.test/', '.', '..', ':443/');
+  const target = fc.tuple(scheme, fc.constantFrom('://', ':/', '://user@', ':// '), host, port, rest).map((parts) => parts.join(''));
+
+  const outcome = (f: () => unknown) => {
+    try {
+      return { value: f() };
+    } catch (err) {
+      return { code: (err as { code?: string }).code };
+    }
+  };
+
+  it('for every string: the same protocol, hostname and port, or the same error code', () => {
+    fc.assert(
+      fc.property(target, (t) => {
+        let url: URL | undefined;
+        try {
+          url = new URL(t);
+        } catch {
+          url = undefined;
+        }
+        const viaString = outcome(() => parseTarget(t));
+        const viaUrl = url === undefined ? { code: 'ERR_INVALID_TARGET' } : outcome(() => parseTarget(url!)); // a URL object never takes the fast path
+        expect(viaString).toEqual(viaUrl);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('takes plain names and ports, and leaves what WHATWG rewrites to new URL', () => {
+    expect(parseTarget('https://api.acme.com:8443/v1')).toEqual({ protocol: 'https:', hostname: 'api.acme.com', port: 8443 });
+    expect(parseTarget('wss://api.acme.com')).toEqual({ protocol: 'wss:', hostname: 'api.acme.com', port: 443 });
+    expect(parseTarget('https://127.1/')).toEqual({ protocol: 'https:', hostname: '127.0.0.1', port: 443 });
+    expect(parseTarget('https://API.acme.com:00443/')).toEqual({ protocol: 'https:', hostname: 'api.acme.com', port: 443 });
   });
 });
