@@ -229,6 +229,14 @@ function compileAlternative(text: string): (hostname: string) => boolean {
   }
   const rest = text.slice(1);
   if (text.startsWith('*') && !/[*?]/.test(rest)) return (h) => h.length > rest.length && h.endsWith(rest);
+  // One * between literals (api-*.acme.com): a prefix and a suffix that do not overlap, no RegExp.
+  const star = text.indexOf('*');
+  if (star > 0 && !text.includes('?') && text.indexOf('*', star + 1) === -1) {
+    const prefix = text.slice(0, star);
+    const suffix = text.slice(star + 1);
+    const least = prefix.length + suffix.length;
+    return (h) => h.length >= least && h.startsWith(prefix) && h.endsWith(suffix);
+  }
   const source = text.replace(/[.*?+^$(){}|\\/-]/g, (c) => (c === '*' ? '.*' : c === '?' ? '.' : `\\${c}`));
   const re = new RegExp(`^${source}$`);
   return (h) => re.test(h);

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { minimatch } from 'minimatch';
 import { describe, expect, it } from 'vitest';
 import { createResolver, matchesHost, normalizeHost, resolveCertificate } from '../../src/index.js';
 import { parseTarget } from '../../src/resolver/host.js';
@@ -173,5 +174,19 @@ describe('parseTarget: a plain URL string read without new URL gives what new UR
     expect(parseTarget('wss://api.acme.com')).toEqual({ protocol: 'wss:', hostname: 'api.acme.com', port: 443 });
     expect(parseTarget('https://127.1/')).toEqual({ protocol: 'https:', hostname: '127.0.0.1', port: 443 });
     expect(parseTarget('https://API.acme.com:00443/')).toEqual({ protocol: 'https:', hostname: 'api.acme.com', port: 443 });
+  });
+});
+
+describe('glob matchers without a RegExp agree with minimatch', () => {
+  it.each(['api-*.acme.com', 'a*.acme.com', 'api-*-eu.acme.com', 'w*w.x.test', '*.acme.com', 'api-*.zone-3.example.com'])('%s', (pattern) => {
+    const hosts = fc.tuple(fc.constantFrom('', 'api-', 'a', 'w', 'x', 'api-eu', 'api-1-eu'), fc.constantFrom('', '1', '.', '-', 'x.y', 'eu', '-eu'), fc.constantFrom('.acme.com', 'acme.com', '.x.test', 'w.x.test', '.zone-3.example.com', '-eu.acme.com', ''));
+    fc.assert(
+      fc.property(hosts, ([a, b, c]) => {
+        const host = `${a}${b}${c}`;
+        if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(host)) return; // not a hostname (empty labels): tested elsewhere
+        expect(matchesHost(pattern, host, { allowBroadPatterns: true })).toBe(minimatch(host, pattern, { nocase: true, nonegate: true, nocomment: true, noext: true, nobrace: true, platform: 'linux' }));
+      }),
+      { numRuns: 400 },
+    );
   });
 });
