@@ -395,8 +395,9 @@ const FILE_WHAT = { pem: 'PEM file', cert: 'certificate file', key: 'key file' }
 
 /**
  * A lazy entry's files, read again at its first use (and its place, as one object): the store
- * holds their paths, not their contents. Files that changed since the config was read are refused (the store's dates and
- * fingerprint came from what was read then): reloading the config takes the new ones.
+ * holds their paths, not their contents. Files whose certificate is no longer the one read at
+ * start are refused (the store's dates and fingerprint came from that one): reloading the config
+ * takes the new ones. The same certificate with a rewritten chain or key file is taken.
  */
 class Reread extends EntryPlace {
   /** The source with its file parts as paths: one object, no more (there may be 100,000). */

@@ -8,7 +8,7 @@ import { loadNow, resolveOptions } from './load.js';
 import { looksLikePem } from './pem.js';
 import { statusAt } from './metadata.js';
 import { formatFingerprint, previewCertificate } from './preview.js';
-import type { CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './types.js';
+import type { CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './types.js';
 
 /** The in-memory sources a lazy certificate takes (PFX is not one: its dates are encrypted). */
 export type DeferrableSource = { pem: string | Uint8Array; passphrase?: string } | { cert: string | Uint8Array; key: string | Uint8Array; passphrase?: string };
