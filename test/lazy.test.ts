@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CertificateStore, isMtlsError, loadCertificate, readConfig, type CertificateConfig, type LoadedCertificate, type MtlsError } from '../src/index.js';
-import { LazyCertificate } from '../src/loader/lazy.js';
+import { LazyCertificate, RETRY_MS } from '../src/loader/lazy.js';
 import { PASS, fixture, readFixture } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mtls-lazy-'));
@@ -175,6 +175,57 @@ describe('readConfig / fromConfig with { lazy: true }', () => {
     expect(() => gone.tls).toThrow(/certificates\[2\] \("gone"\), field "key": Cannot read the key file ".*c\.key": it does not exist/);
     const err = await failure(store.validate());
     expect([err.code, err.location?.entry]).toEqual(['ERR_FILE_READ', 0]);
+  });
+
+  it('a key that did not load is read again a second later (the key written after its certificate)', async () => {
+    const [cert, key] = [join(dir, 'late.crt'), join(dir, 'late.key')];
+    writeFileSync(cert, readFixture('ec256.crt'));
+    writeFileSync(key, readFixture('rsa.key')); // the old key, still there
+    const store = await CertificateStore.fromConfig(config([{ host: 'late.test', cert, key }]), { lazy: true });
+    const certificate = store.list()[0]!.certificate;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      let first: unknown;
+      try {
+        void certificate.tls;
+      } catch (err) {
+        first = err;
+      }
+      expect((first as MtlsError).code).toBe('ERR_KEY_MISMATCH');
+      writeFileSync(key, readFixture('ec256.key')); // the renewal's key arrives
+      expect(() => certificate.tls).toThrow(first as Error); // within the second: the same error, no new read
+      vi.setSystemTime(Date.now() + RETRY_MS + 1);
+      expect(certificate.tls.key).toMatch(/BEGIN PRIVATE KEY/);
+      expect(certificate.keyType).toBe('ec');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('material held in memory that did not load is not tried again (nothing could have changed it)', async () => {
+    process.env.MTLS_LAZY_BAD_PEM = `${readFixture('ec256.crt').toString('utf8')}${readFixture('rsa.key').toString('utf8')}`;
+    const store = await CertificateStore.fromConfig(config([{ host: 'env.test', pemEnv: 'MTLS_LAZY_BAD_PEM' }]), { lazy: true });
+    const certificate = store.list()[0]!.certificate;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      let first: unknown;
+      try {
+        void certificate.tls;
+      } catch (err) {
+        first = err;
+      }
+      vi.setSystemTime(Date.now() + RETRY_MS * 10);
+      let again: unknown;
+      try {
+        void certificate.tls;
+      } catch (err) {
+        again = err;
+      }
+      expect(again).toBe(first); // the same object: not loaded again
+      expect((first as MtlsError).code).toBe('ERR_KEY_MISMATCH');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps material from environment variables in memory (the variable may change)', async () => {

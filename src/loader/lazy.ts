@@ -37,6 +37,9 @@ function compact(input: string | Uint8Array): string | Uint8Array {
 /** One string per input buffer: a key file shared by many entries stays one string. */
 const compacted = new WeakMap<Uint8Array, string>();
 
+/** A lazy certificate whose files did not load reads them again at most this often. */
+export const RETRY_MS = 1000;
+
 export class LazyCertificate implements LoadedCertificate, Deferred {
   readonly format: 'pem' | 'crt+key';
   #source: DeferrableSource | undefined;
@@ -51,6 +54,8 @@ export class LazyCertificate implements LoadedCertificate, Deferred {
   readonly #days: number;
   #loaded: LoadedCertificate | undefined;
   #error: unknown;
+  /** When the load failed (Date.now()): files read again are tried again a second later. */
+  #failedAt = 0;
 
   /**
    * @param origin names load errors and, with `read`, reads the input again at first use (then
@@ -72,15 +77,21 @@ export class LazyCertificate implements LoadedCertificate, Deferred {
     this.#origin = origin;
   }
 
-  /** Loads now, once; a failed load throws the same error on every later read. */
+  /**
+   * Loads now, once. A failed load throws the same error on every later read; when the input is
+   * read again from files (which may be fixed: a key written after its certificate), it is tried
+   * again at most once every RETRY_MS.
+   */
   [LOAD_NOW](): LoadedCertificate {
     if (this.#loaded !== undefined) return this.#loaded;
-    if (this.#error !== undefined) throw this.#error;
+    if (this.#error !== undefined && (this.#origin?.read === undefined || Date.now() - this.#failedAt < RETRY_MS)) throw this.#error;
     try {
       this.#loaded = loadNow(this.#source ?? this.#origin!.read!(Buffer.from(this.#sha256, 'latin1')), this.#options);
+      this.#error = undefined;
       return this.#loaded;
     } catch (err) {
       this.#error = this.#origin === undefined ? err : this.#origin.rename(err);
+      this.#failedAt = Date.now();
       throw this.#error;
     } finally {
       this.#source = undefined; // the input is not kept once parsed (the key is in `tls` now)
