@@ -4,7 +4,7 @@ import { readConfig, type ConfigOptions, type MtlsConfig } from './config.js';
 import { MtlsError } from './errors.js';
 import { notifyFollowers } from './follow.js';
 import { ownFields } from './own.js';
-import { LOAD_NOW, isDeferred } from './loader/deferred.js';
+import { IS_LOADED, LOAD_NOW, isDeferred } from './loader/deferred.js';
 import type { CaBundle, LoadedCertificate } from './loader/types.js';
 import { prepareEntry } from './resolver/entry.js';
 import type { HostPattern } from './resolver/host.js';
@@ -173,12 +173,13 @@ function longestIncreasing(values: number[]): Set<number> {
 /** An entry as JSON shows it: no key, no passphrase; its CAs by subject. */
 function publicEntry(entry: StoreEntry): Record<string, unknown> {
   const { certificate, ca, ...rest } = entry;
+  // A lazy certificate not yet loaded is shown by what is known, not loaded to be shown.
+  const names = isDeferred(certificate) && !certificate[IS_LOADED]() ? { loaded: false } : { subject: certificate.subject, issuer: certificate.issuer };
   return {
     ...rest,
     ...(ca === undefined ? {} : { ca: ca.flatMap((bundle) => bundle.certificates.map((c) => c.subject)) }),
     certificate: {
-      subject: certificate.subject,
-      issuer: certificate.issuer,
+      ...names,
       fingerprint256: certificate.fingerprint256,
       notBefore: certificate.notBefore,
       notAfter: certificate.notAfter,

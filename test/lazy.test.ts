@@ -117,6 +117,16 @@ describe('readConfig / fromConfig with { lazy: true }', () => {
     expect(store.list().map((e) => notLoaded(e.certificate))).toEqual([true, false, true]);
   });
 
+  it('JSON and util.inspect of a lazy store show what is known, and load nothing', async () => {
+    const store = await CertificateStore.fromConfig(config([good, { host: 'ec.test', pem: fixture('ec256.pem') }]), { lazy: true });
+    const json = JSON.parse(JSON.stringify(store)) as { entries: Array<{ certificate: Record<string, unknown> }> };
+    expect(json.entries[0]!.certificate).toMatchObject({ loaded: false, fingerprint256: expect.stringMatching(/^[0-9A-F:]{95}$/), status: 'valid' });
+    expect(inspect(store, { depth: 5 })).toContain('loaded: false');
+    expect(store.list().every((e) => notLoaded(e.certificate))).toBe(true);
+    void store.list()[1]!.certificate.subject; // now loaded: shown with its names
+    expect((JSON.parse(JSON.stringify(store)) as typeof json).entries[1]!.certificate).toMatchObject({ subject: expect.stringContaining('ec256 client') });
+  });
+
   it('reads each file once and shares one certificate between entries naming the same files', async () => {
     const { entries, files } = await readConfig(config([good, { ...good, host: 'other.test' }]), { lazy: true });
     expect(entries[0]!.certificate).toBe(entries[1]!.certificate);

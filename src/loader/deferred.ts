@@ -4,8 +4,12 @@
 /** Loads a deferred certificate now; throws what the load throws. */
 export const LOAD_NOW: unique symbol = Symbol('mtls-resolver.loadNow');
 
+/** True once a deferred certificate is loaded (its subject, chain and key are known). */
+export const IS_LOADED: unique symbol = Symbol('mtls-resolver.isLoaded');
+
 export interface Deferred {
   [LOAD_NOW](): void;
+  [IS_LOADED](): boolean;
 }
 
 export function isDeferred(value: unknown): value is Deferred {

@@ -3,7 +3,7 @@
 // them); everything else, the key included, is parsed the first time it is read. Given a way to
 // read its input again (a config's files), it keeps nothing of the input until then.
 import { inspect } from 'node:util';
-import { LOAD_NOW, type Deferred } from './deferred.js';
+import { IS_LOADED, LOAD_NOW, type Deferred } from './deferred.js';
 import { loadNow, resolveOptions } from './load.js';
 import { looksLikePem } from './pem.js';
 import { statusAt } from './metadata.js';
@@ -96,6 +96,10 @@ export class LazyCertificate implements LoadedCertificate, Deferred {
     } finally {
       this.#source = undefined; // the input is not kept once parsed (the key is in `tls` now)
     }
+  }
+
+  [IS_LOADED](): boolean {
+    return this.#loaded !== undefined;
   }
 
   get fingerprint256(): string {
