@@ -66,8 +66,8 @@ interface Parsed {
 }
 
 function parseCertificate(der: Buffer): Parsed {
-  const cert = tlv(der, 0, der.length);
-  if (cert.tag !== 0x30 || cert.end !== der.length) throw malformed();
+  const cert = tlv(der, 0, der.length); // bytes after it are ignored, as OpenSSL's d2i does (TRUSTED CERTIFICATE aux data)
+  if (cert.tag !== 0x30) throw malformed();
   const tbs = tlv(der, cert.start, cert.end);
   if (tbs.tag !== 0x30) throw malformed();
   let field = tlv(der, tbs.start, tbs.end);
