@@ -185,11 +185,9 @@ export async function readConfig(fileOrObject: string | MtlsConfig, configOption
   const allowBroad = config.allowBroadPatterns === true;
   let primaries = 0;
   const plans = config.certificates.map((value: unknown, index: number) => {
-    const where = (field?: string, entry = value as Record<string, unknown>) => {
-      const name = typeof entry?.name === 'string' ? entry.name : undefined;
-      const text = `certificates[${index}]${name === undefined ? '' : ` (${JSON.stringify(name)})`}${field === undefined ? '' : `, field "${field}"`}`;
-      return new Where(text, { ...fileLocation, entry: index, ...(name === undefined ? {} : { name }), ...(field === undefined ? {} : { field }) });
-    };
+    const entryName = (value as Record<string, unknown> | null)?.name;
+    const name = typeof entryName === 'string' ? entryName : undefined;
+    const where = (field?: string) => entryWhere(file, index, name, field);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(where(), 'each certificate must be an object.');
     const e = ownFields(value as Record<string, unknown>);
     checkFields(e, ENTRY_FIELDS, where());
@@ -346,6 +344,12 @@ export async function readConfig(fileOrObject: string | MtlsConfig, configOption
   };
 }
 
+/** An entry of the config (and one of its fields): `certificates[2] ("name"), field "key"`, and its location. */
+function entryWhere(file: string | undefined, index: number, name: string | undefined, field?: string): Where {
+  const text = `certificates[${index}]${name === undefined ? '' : ` (${JSON.stringify(name)})`}${field === undefined ? '' : `, field "${field}"`}`;
+  return new Where(text, { ...(file === undefined ? {} : { file }), entry: index, ...(name === undefined ? {} : { name }), ...(field === undefined ? {} : { field }) });
+}
+
 /** A lazy certificate, as a promise like an eager load's (a preview error rejects). */
 async function deferLoad(source: DeferrableSource, options: LoadOptions, origin: LazyOrigin): Promise<LoadedCertificate> {
   return new LazyCertificate(source, options, origin);
@@ -367,13 +371,7 @@ class EntryPlace implements LazyOrigin {
   ) {}
 
   at(field: string): Where {
-    const { file, index, name } = this;
-    return new Where(`certificates[${index}]${name === undefined ? '' : ` (${JSON.stringify(name)})`}, field "${field}"`, {
-      ...(file === undefined ? {} : { file }),
-      entry: index,
-      ...(name === undefined ? {} : { name }),
-      field,
-    });
+    return entryWhere(this.file, this.index, this.name, field);
   }
 
   rename(err: unknown): MtlsError {

@@ -120,7 +120,6 @@ export function secureContextFor(certificate: LoadedCertificate | undefined, ca:
   if (context === undefined) {
     context = createContext(certificate, ca);
     byCert.set(caKey, context);
-    contextsMade++;
   }
   return context;
 }
@@ -163,7 +162,6 @@ export class ContextCache {
     let cached = this.#all.get(key);
     if (cached === undefined) {
       cached = { context: createContext(certificate, ca), refs: 0 };
-      contextsMade++;
       this.#all.set(key, cached);
     } else if (cached.refs === 0) {
       this.#idle.delete(key);
@@ -254,6 +252,7 @@ type NativeContext = { addCACert?: (pem: string) => void };
  */
 function createContext(certificate: LoadedCertificate | undefined, ca: string[] | undefined): tls.SecureContext {
   const context = buildContext(certificate, ca);
+  contextsMade++;
   contextsLive++;
   contextsCollected.register(context, undefined);
   return context;

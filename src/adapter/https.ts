@@ -15,7 +15,7 @@ import { describeConnectError } from './errors.js';
 import { reportConnect, reportSelect } from './events.js';
 import { caListToken, ContextCache, registerContextCache, trustFor } from './contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
-import { StoreMemo } from './memo.js';
+import { StoreMemo, noLongerApplies } from './memo.js';
 import { openTunnel } from './proxy.js';
 import { redactedTls } from './redact.js';
 
@@ -269,7 +269,7 @@ export class MtlsHttpsAgent extends https.Agent {
       return current.get(url.origin);
     };
     for (const [name, choice] of this.#live) {
-      if (!all && !isStale(this.#store, choice, () => currentFor(choice.url))) {
+      if (!all && !noLongerApplies(this.#store, choice.match?.entry as StoreEntry | undefined, choice.selected, () => currentFor(choice.url))) {
         if (!inUse(name)) this.#live.delete(name);
         continue;
       }
@@ -300,13 +300,6 @@ export class MtlsHttpsAgent extends https.Agent {
       (req as unknown as { onSocket(s: null, e: Error): void }).onSocket(null, err);
     }
   }
-}
-
-function isStale(store: CertificateStore, choice: Choice, current: () => Match<LoadedCertificate> | undefined): boolean {
-  const chosen = choice.match?.entry;
-  if (chosen === undefined) return current() !== undefined;
-  const entry = store.get(chosen.id);
-  return entry === undefined || entry.certificate !== chosen.certificate || entry.ca !== (chosen as StoreEntry).ca || (!choice.selected && current()?.entry.id !== chosen.id);
 }
 
 // A request's TLS failures name the certificate presented (Node's own say "socket hang up").

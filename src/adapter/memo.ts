@@ -1,7 +1,9 @@
 // Answers the adapters compute from the store per origin (its resolution, whether it goes through
 // the adapter), kept until the store changes and at most RESOLUTION_TTL_MS, so that a busy origin
 // is not resolved on every request while validity (R6) is checked at most that late.
-import type { CertificateStore } from '../store.js';
+import type { LoadedCertificate } from '../loader/types.js';
+import type { Match } from '../resolver/types.js';
+import type { CertificateStore, StoreEntry } from '../store.js';
 
 export const RESOLUTION_TTL_MS = 1000;
 
@@ -32,4 +34,16 @@ export class StoreMemo<V> {
   clear(): void {
     this.#values.clear();
   }
+}
+
+/**
+ * After a store change, whether connections made for `chosen` (the entry as it was when chosen;
+ * undefined: none presented) no longer apply: the entry is gone, its certificate or its own CAs
+ * changed, or (unless it was selected) another entry now wins the origin (`current`, read only
+ * when needed).
+ */
+export function noLongerApplies(store: CertificateStore, chosen: StoreEntry | undefined, selected: boolean, current: () => Match<LoadedCertificate> | undefined): boolean {
+  if (chosen === undefined) return current() !== undefined;
+  const entry = store.get(chosen.id);
+  return entry === undefined || entry.certificate !== chosen.certificate || entry.ca !== chosen.ca || (!selected && current()?.entry.id !== chosen.id);
 }

@@ -72,8 +72,7 @@ function usable(p: PreparedEntry<unknown>, q: Query): boolean {
  * The better of `best` and the first usable entry of `bucket`. Each bucket is sorted best first:
  * its first usable entry is its best, and a bucket whose head ranks below `best` has nothing to offer.
  */
-function bestIn<C>(bucket: Bucket<C> | undefined, q: Query, best: PreparedEntry<C> | undefined): PreparedEntry<C> | undefined {
-  if (bucket === undefined) return best;
+function bestIn<C>(bucket: Bucket<C>, q: Query, best: PreparedEntry<C> | undefined): PreparedEntry<C> | undefined {
   for (const p of bucket) {
     if (best !== undefined && compareRank(p, best) >= 0) return best;
     if (usable(p, q)) return p;
@@ -275,24 +274,26 @@ export class ResolverIndex<C> implements Resolver<C> {
    * glob's last wildcard, which starts at a dot of the host (or is the whole host, for brace
    * alternatives without a wildcard); then the broad globs. Never for IP addresses (R3).
    */
-  #globBuckets(hostname: string): Bucket<C>[] {
-    if (isIpHost(hostname) || (this.#globs.size === 0 && this.#broad.length === 0)) return [];
-    const buckets: Bucket<C>[] = [];
+  #globBuckets(hostname: string, into: Bucket<C>[] = []): Bucket<C>[] {
+    if (isIpHost(hostname) || (this.#globs.size === 0 && this.#broad.length === 0)) return into;
     const dots = this.#dotCounts;
     let left = countDots(hostname);
     // Only the suffixes whose number of dots some glob's suffix has: one lookup each, not one per dot.
     if (dots.has(left + 1)) {
       const whole = this.#globs.get(`.${hostname}`);
-      if (whole !== undefined) buckets.push(whole);
+      if (whole !== undefined) into.push(whole);
     }
     for (let i = hostname.indexOf('.'); i !== -1; i = hostname.indexOf('.', i + 1), left--) {
       if (!dots.has(left)) continue;
       const bucket = this.#globs.get(hostname.slice(i));
-      if (bucket !== undefined) buckets.push(bucket);
+      if (bucket !== undefined) into.push(bucket);
     }
-    if (this.#broad.length > 0) buckets.push(this.#broad);
-    return buckets;
+    if (this.#broad.length > 0) into.push(this.#broad);
+    return into;
   }
+
+  /** #best's list of glob buckets, reused by every resolution (nothing it calls lists buckets). */
+  readonly #scratch: Bucket<C>[] = [];
 
   /** How many glob suffixes have each number of dots (".acme.com": 2); only counts above 0. */
   readonly #dotCounts = new Map<number, number>();
@@ -310,16 +311,14 @@ export class ResolverIndex<C> implements Resolver<C> {
     if (exact !== undefined) {
       for (const p of exact) if (usable(p, q)) return p;
     }
-    // The buckets #globBuckets lists, walked in place (no array of them per resolution).
-    const hostname = q.target.hostname;
-    if (isIpHost(hostname) || (this.#globs.size === 0 && this.#broad.length === 0)) return undefined;
-    const dots = this.#dotCounts;
-    let left = countDots(hostname);
-    let best = dots.has(left + 1) ? bestIn(this.#globs.get(`.${hostname}`), q, undefined) : undefined;
-    for (let i = hostname.indexOf('.'); i !== -1; i = hostname.indexOf('.', i + 1), left--) {
-      if (dots.has(left)) best = bestIn(this.#globs.get(hostname.slice(i)), q, best);
+    const buckets = this.#globBuckets(q.target.hostname, this.#scratch);
+    try {
+      let best: PreparedEntry<C> | undefined;
+      for (const bucket of buckets) best = bestIn(bucket, q, best);
+      return best;
+    } finally {
+      buckets.length = 0;
     }
-    return this.#broad.length > 0 ? bestIn(this.#broad, q, best) : best;
   }
 
   resolve(target: RequestTarget, options: ResolveOptions = {}): Match<C> | undefined {

@@ -9,7 +9,7 @@ import type { Match } from '../../resolver/types.js';
 import type { CertificateStore, StoreEntry } from '../../store.js';
 import { trustFor, type ContextCache, type ContextLease } from '../contexts.js';
 import { reportSelect } from '../events.js';
-import { StoreMemo } from '../memo.js';
+import { StoreMemo, noLongerApplies } from '../memo.js';
 import type { ResolvedAdapterOptions } from '../options.js';
 import type { ProxyRoute } from '../proxy.js';
 import { failRequest, slotHandler, type Presented } from './handler.js';
@@ -34,10 +34,8 @@ interface Slot {
   presented: Presented;
   /** The slot's secure context, released when the slot is closed. */
   lease: ContextLease | undefined;
-  certificate: LoadedCertificate | undefined;
-  /** The entry's own CAs when the slot was made (a change of trust makes a new slot). */
-  ca: StoreEntry['ca'];
-  entryId: string | undefined;
+  /** The entry presented, as it was when the slot was made (undefined: none). */
+  entry: StoreEntry | undefined;
   selected: boolean;
 }
 
@@ -160,8 +158,8 @@ export class OriginRouter extends Dispatcher {
     }
     const key = match === undefined ? `-${verify}` : `${match.entry.id}\n${match.entry.certificate.fingerprint256}\n${verify}`;
     slot = this.#slots.get(key);
-    const ca = (match?.entry as StoreEntry | undefined)?.ca;
-    if (slot !== undefined && slot.ca !== ca) {
+    const entry = match?.entry as StoreEntry | undefined;
+    if (slot !== undefined && slot.entry?.ca !== entry?.ca) {
       // Same entry id and certificate, other CAs (a replace kept the id): never reuse its connections.
       this.#slots.delete(key);
       void closeSlot(slot, (d) => d.close()).catch(() => undefined);
@@ -171,7 +169,7 @@ export class OriginRouter extends Dispatcher {
       const lease = this.#secure ? this.#shared.contexts.lease(match?.entry.certificate, trustFor(this.#shared.options.ca, match?.entry)) : undefined;
       const dispatcher = this.#shared.slotFactory({ origin: this.#origin, secure: this.#secure, match, verify, proxy: this.#proxy, secureContext: lease?.context }, this.#context);
       const presented = { origin: this.#origin, match, secure: this.#secure, proxy: this.#proxy?.display };
-      slot = { dispatcher, presented, lease, certificate: match?.entry.certificate, ca, entryId: match?.entry.id, selected };
+      slot = { dispatcher, presented, lease, entry, selected };
       this.#slots.set(key, slot);
     }
     this.#last = { match, verify, key, slot };
@@ -184,13 +182,7 @@ export class OriginRouter extends Dispatcher {
     const { store } = this.#shared;
     const current = this.#secure ? this.#defaultMatch() : undefined;
     for (const [key, slot] of this.#slots) {
-      const entry = slot.entryId === undefined ? undefined : store.get(slot.entryId);
-      const stale =
-        all ||
-        (slot.entryId === undefined
-          ? current !== undefined
-          : entry === undefined || entry.certificate !== slot.certificate || entry.ca !== slot.ca || (!slot.selected && current?.entry.id !== slot.entryId));
-      if (stale) {
+      if (all || noLongerApplies(store, slot.entry, slot.selected, () => current)) {
         this.#slots.delete(key);
         void closeSlot(slot, (d) => d.close()).catch(() => undefined); // graceful: requests already queued on it complete
       }
