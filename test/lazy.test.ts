@@ -28,6 +28,16 @@ async function failure(promise: Promise<unknown>): Promise<MtlsError> {
   throw new Error('expected a rejection');
 }
 
+/** What `f` throws (undefined when it returns). */
+function thrownBy(f: () => unknown): MtlsError | undefined {
+  try {
+    f();
+  } catch (err) {
+    return err as MtlsError;
+  }
+  return undefined;
+}
+
 describe('a lazy certificate', () => {
   // Every certificate input of the fixture matrix: PEM with chain and key in any order, DER,
   // encrypted keys, expired and not-yet-valid certificates.
@@ -66,14 +76,7 @@ describe('a lazy certificate', () => {
   });
 
   it('refuses at once what needs no key to refuse: no certificate, a damaged one', () => {
-    const code = (f: () => unknown) => {
-      try {
-        f();
-      } catch (err) {
-        return (err as MtlsError).code;
-      }
-      return 'no error';
-    };
+    const code = (f: () => unknown) => thrownBy(f)?.code ?? 'no error';
     expect(code(() => new LazyCertificate({ cert: readFixture('rsa.key'), key: readFixture('rsa.key') }))).toBe('ERR_NO_CERTIFICATE');
     const pem = readFixture('rsa.crt').toString('latin1');
     const body = pem.split('\n').slice(1, -2);
@@ -86,13 +89,8 @@ describe('a lazy certificate', () => {
     const lazy = new LazyCertificate({ cert: readFixture('rsa.crt'), key: readFixture('rsa.enc.key'), passphrase: 'wrong' });
     const shown = `${inspect(lazy, { showHidden: true, depth: 5 })}${JSON.stringify(lazy)}`;
     expect(shown).not.toMatch(/PRIVATE KEY|wrong/);
-    let first: unknown;
-    try {
-      void lazy.tls;
-    } catch (err) {
-      first = err;
-    }
-    expect((first as MtlsError).code).toBe('ERR_BAD_PASSPHRASE');
+    const first = thrownBy(() => lazy.tls);
+    expect(first?.code).toBe('ERR_BAD_PASSPHRASE');
     expect(() => lazy.subject).toThrow(first as Error);
     expect(lazy.fingerprint256).toMatch(/^[0-9A-F:]{95}$/); // what was known up front still is
   });
@@ -195,13 +193,8 @@ describe('readConfig / fromConfig with { lazy: true }', () => {
     const certificate = store.list()[0]!.certificate;
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
-      let first: unknown;
-      try {
-        void certificate.tls;
-      } catch (err) {
-        first = err;
-      }
-      expect((first as MtlsError).code).toBe('ERR_KEY_MISMATCH');
+      const first = thrownBy(() => certificate.tls);
+      expect(first?.code).toBe('ERR_KEY_MISMATCH');
       writeFileSync(key, readFixture('ec256.key')); // the renewal's key arrives
       expect(() => certificate.tls).toThrow(first as Error); // within the second: the same error, no new read
       vi.setSystemTime(Date.now() + RETRY_MS + 1);
@@ -218,21 +211,11 @@ describe('readConfig / fromConfig with { lazy: true }', () => {
     const certificate = store.list()[0]!.certificate;
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
-      let first: unknown;
-      try {
-        void certificate.tls;
-      } catch (err) {
-        first = err;
-      }
+      const first = thrownBy(() => certificate.tls);
       vi.setSystemTime(Date.now() + RETRY_MS * 10);
-      let again: unknown;
-      try {
-        void certificate.tls;
-      } catch (err) {
-        again = err;
-      }
+      const again = thrownBy(() => certificate.tls);
       expect(again).toBe(first); // the same object: not loaded again
-      expect((first as MtlsError).code).toBe('ERR_KEY_MISMATCH');
+      expect(first?.code).toBe('ERR_KEY_MISMATCH');
     } finally {
       vi.useRealTimers();
     }

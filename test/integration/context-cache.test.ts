@@ -5,29 +5,22 @@ import type { RequestOptions } from 'node:https';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextCacheOf, secureContextsMade, type ContextCache } from '../../src/adapter/contexts.js';
-import { CertificateStore, createDispatcher, createHttpsAgent, loadCaBundle, loadCertificate, type LoadedCertificate } from '../../src/index.js';
-import { fixture, tenantCertificates } from '../helpers.js';
-import { closingRoute, lookup, startMtlsServer, type Received, type TestServer } from './servers.js';
-import { httpsGet } from './load.js';
+import { createDispatcher, createHttpsAgent, type LoadedCertificate } from '../../src/index.js';
+import { lookup, type Received } from './servers.js';
+import { httpsGet, startTenants } from './load.js';
 
 const TENANTS = 8;
-let server: TestServer;
+let t: Awaited<ReturnType<typeof startTenants>>;
 let tenants: LoadedCertificate[];
 
 beforeAll(async () => {
-  server = await startMtlsServer({ route: closingRoute });
-  const { key, certs } = tenantCertificates(TENANTS);
-  tenants = await Promise.all(certs.map((cert) => loadCertificate({ cert, key })));
+  t = await startTenants(TENANTS);
+  ({ tenants } = t);
 });
-afterAll(() => server.close());
+afterAll(() => t.server.close());
 
-function tenantStore(): CertificateStore {
-  const store = new CertificateStore({ ca: loadCaBundle({ file: fixture('ca.crt') }) });
-  tenants.forEach((certificate, i) => store.add({ host: `t-${i}.mtls.test`, port: server.port, certificate }));
-  return store;
-}
-
-const url = (i: number) => `https://t-${i}.mtls.test:${server.port}/`;
+const tenantStore = () => t.store();
+const url = (i: number) => t.url(i);
 
 /** Waits until no context of the cache is in use (the closed connections' slots are gone). */
 async function settled(cache: ContextCache): Promise<void> {

@@ -2,7 +2,9 @@
 // and loops of them running until stopped.
 import { request as httpsRequest, type Agent as HttpsAgent, type RequestOptions } from 'node:https';
 import { request, type Dispatcher } from 'undici';
-import type { Received } from './servers.js';
+import { CertificateStore, loadCaBundle, loadCertificate, type LoadedCertificate } from '../../src/index.js';
+import { fixture, tenantCertificates } from '../helpers.js';
+import { closingRoute, startMtlsServer, type Received, type TestServer } from './servers.js';
 
 export const get = async (url: string, dispatcher: Dispatcher) => (await (await request(url, { dispatcher })).body.json()) as Received;
 /** One `https.request`, answered by a test server with what it received. */
@@ -48,4 +50,25 @@ export function underLoad(requests: Array<() => Promise<unknown>>) {
     }),
   );
   return load;
+}
+
+/**
+ * Tenants on one server that closes each connection after its answer (so that many origins leave
+ * no idle sockets): `count` tenant certificates signed by a tenant CA, loaded, and a store with
+ * tenant i at `t-{i}.mtls.test` on the server's port, trusting the test CA.
+ */
+export async function startTenants(count: number): Promise<{ server: TestServer; tenants: LoadedCertificate[]; store(): CertificateStore; url(i: number): string }> {
+  const server = await startMtlsServer({ route: closingRoute });
+  const { key, certs } = tenantCertificates(count);
+  const tenants = await Promise.all(certs.map((cert) => loadCertificate({ cert, key })));
+  return {
+    server,
+    tenants,
+    store: () => {
+      const store = new CertificateStore({ ca: loadCaBundle({ file: fixture('ca.crt') }) });
+      tenants.forEach((certificate, i) => store.add({ host: `t-${i}.mtls.test`, port: server.port, certificate }));
+      return store;
+    },
+    url: (i) => `https://t-${i}.mtls.test:${server.port}/`,
+  };
 }

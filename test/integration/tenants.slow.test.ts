@@ -4,26 +4,24 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secureContextsMade } from '../../src/adapter/contexts.js';
-import { CertificateStore, createDispatcher, loadCaBundle, loadCertificate, type LoadedCertificate } from '../../src/index.js';
-import { fixture, tenantCertificates } from '../helpers.js';
-import { closingRoute, lookup, startMtlsServer, type Received, type TestServer } from './servers.js';
+import { createDispatcher, type LoadedCertificate } from '../../src/index.js';
+import { lookup, type Received } from './servers.js';
+import { startTenants } from './load.js';
 
 const TENANTS = 2000;
-let server: TestServer;
+let t: Awaited<ReturnType<typeof startTenants>>;
 let tenants: LoadedCertificate[];
 
 beforeAll(async () => {
   // The server closes each connection after its answer: 2,000 origins, no 2,000 idle sockets.
-  server = await startMtlsServer({ route: closingRoute });
-  const { key, certs } = tenantCertificates(TENANTS);
-  tenants = await Promise.all(certs.map((cert) => loadCertificate({ cert, key })));
+  t = await startTenants(TENANTS);
+  ({ tenants } = t);
 }, 120_000);
-afterAll(() => server.close());
+afterAll(() => t.server.close());
 
 describe(`${TENANTS.toLocaleString('en')} tenants with a custom CA`, () => {
   it('every origin presents its own certificate; one context per tenant; memory per tenant in kilobytes', async () => {
-    const store = new CertificateStore({ ca: loadCaBundle({ file: fixture('ca.crt') }) });
-    tenants.forEach((certificate, i) => store.add({ host: `t-${i}.mtls.test`, port: server.port, certificate }));
+    const store = t.store();
     const dispatcher = createDispatcher(store, { agentOptions: { connect: { lookup } } });
     const contextsBefore = secureContextsMade();
     globalThis.gc?.();
@@ -32,7 +30,7 @@ describe(`${TENANTS.toLocaleString('en')} tenants with a custom CA`, () => {
     const wrong: string[] = [];
     const worker = async () => {
       for (let i = next++; i < TENANTS; i = next++) {
-        const res = await request(`https://t-${i}.mtls.test:${server.port}/`, { dispatcher });
+        const res = await request(t.url(i), { dispatcher });
         const got = ((await res.body.json()) as Received).fingerprint256;
         if (got !== tenants[i]!.fingerprint256) wrong.push(`t-${i}: ${got}`);
       }
