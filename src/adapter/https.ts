@@ -110,7 +110,8 @@ interface Choice {
 /** The origin of request options, as the memo keys it. */
 function originOf(o: https.RequestOptions): string {
   const host = o.hostname ?? o.host ?? 'localhost';
-  return `https://${host.includes(':') ? `[${host}]` : host}:${o.port ?? o.defaultPort ?? 443}`;
+  // `||`: follow-redirects gives a URL's default port as ''.
+  return `https://${host.includes(':') ? `[${host}]` : host}:${o.port || o.defaultPort || 443}`;
 }
 
 type AgentRequestOptions = https.RequestOptions & { [kChoice]?: Choice };
@@ -157,9 +158,28 @@ export class MtlsHttpsAgent extends https.Agent {
   /** The default resolution of each origin (no select), per store generation (see StoreMemo). */
   readonly #resolutions: StoreMemo<Resolution>;
 
+  /**
+   * The request's own `mtls` options, when they apply to its origin: an `mtls` object is bound to
+   * the origin of the first request that carries it. Redirect followers (follow-redirects, and so
+   * axios; ws) copy the request options shallowly, `mtls` object included: the hop to another
+   * origin then resolves by the rules with the agent's verification.
+   */
+  #own(o: https.RequestOptions): RequestMtlsOptions | undefined {
+    const mtls = o.mtls;
+    if (mtls === undefined || mtls === null || typeof mtls !== 'object') return undefined;
+    const origin = originOf(o);
+    const bound = this.#bound.get(mtls);
+    if (bound === undefined) this.#bound.set(mtls, origin);
+    return bound === undefined || bound === origin ? mtls : undefined;
+  }
+
+  /** The origin each `mtls` object was first used for. */
+  readonly #bound = new WeakMap<object, string>();
+
   #choose(o: https.RequestOptions): Choice {
-    const select = o.mtls?.select;
-    const verify = this.#verify(o);
+    const own = this.#own(o);
+    const select = own?.select;
+    const verify = this.#verify(o, own);
     if (select !== undefined) {
       const url = new URL(originOf(o));
       return { url, match: resolveFor(this.#store, url, this.#resolved, select), selected: true, verify };
@@ -168,8 +188,8 @@ export class MtlsHttpsAgent extends https.Agent {
     return { url: resolution.url, match: resolution.match, selected: false, verify, resolution };
   }
 
-  #verify(o: https.RequestOptions): boolean {
-    return o.mtls?.rejectUnauthorized ?? o.rejectUnauthorized ?? this.#resolved.rejectUnauthorized;
+  #verify(o: https.RequestOptions, own = this.#own(o)): boolean {
+    return own?.rejectUnauthorized ?? o.rejectUnauthorized ?? this.#resolved.rejectUnauthorized;
   }
 
   /** What the pool name adds to Node's: the certificate, the verification and the trust. */
@@ -185,7 +205,7 @@ export class MtlsHttpsAgent extends https.Agent {
       // From outside a request (a pool lookup, a library's own bookkeeping): no choice to record,
       // and the name's tail cached with the origin's resolution.
       try {
-        if (o.mtls?.select !== undefined) return super.getName(o) + this.#tail(this.#choose(o).match, this.#verify(o));
+        if (this.#own(o)?.select !== undefined) return super.getName(o) + this.#tail(this.#choose(o).match, this.#verify(o));
         const resolution = this.#resolutions.get(originOf(o));
         const verify = this.#verify(o);
         return super.getName(o) + (resolution.tails[verify ? 1 : 0] ??= this.#tail(resolution.match, verify));

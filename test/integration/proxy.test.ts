@@ -293,6 +293,7 @@ describe('through the proxy npm package', () => {
     const hop = await startMtlsServer({ route: (_req, res) => (res.writeHead(302, { location: b.url('localhost', '/after') }).end(), true) });
     store.add({ host: 'localhost', port: hop.port, name: 'hop', certificate: certs[2]! });
     const fetch = createFetch(store, { proxy: plain.url });
+    const verifying = createFetch(store, { proxy: plain.url, ca: loadCaBundle({ file: fixture('ca.crt') }) });
     const dispatcher = createDispatcher(store, { proxy: plain.url });
     try {
       const refused = await fetch(a.url()).then(() => undefined, (e: unknown) => (e as Error).cause ?? e);
@@ -303,13 +304,17 @@ describe('through the proxy npm package', () => {
       // select: a named entry for this origin, through the same proxy
       expect((await seen(await fetch(a.url(), { mtls: { rejectUnauthorized: false, select: 'second' } }))).fingerprint256).toBe(certs[1]!.fingerprint256);
       expect((await seen(await request(a.url(), { dispatcher: dispatcher.withOptions({ rejectUnauthorized: false, select: first.id, origin: a.url() }) }))).fingerprint256).toBe(certs[0]!.fingerprint256);
-      // a redirect to another origin resolves anew (R7): the hop gets its own, the target its own
-      const after = await fetch(hop.url(), { mtls: { rejectUnauthorized: false, select: 'hop' } }).then(async (r) => ({ status: r.status, seen: (await r.json()) as Seen }), (e: unknown) => e);
+      // a redirect to another origin resolves anew (R7): the hop gets its own, the target its own,
+      // and the hop's rejectUnauthorized: false does not carry over to the target, which is verified
+      const unverified = await fetch(hop.url(), { mtls: { rejectUnauthorized: false, select: 'hop' } }).then(() => undefined, (e: unknown) => (e as Error).cause ?? e);
+      expect(isMtlsError(unverified, 'ERR_SERVER_CERTIFICATE')).toBe(true);
+      expect((unverified as Error).message).toContain(`https://localhost:${b.port}`);
+      const after = await verifying(hop.url(), { mtls: { select: 'hop' } }).then(async (r) => ({ status: r.status, seen: (await r.json()) as Seen }), (e: unknown) => e);
       expect(after).toMatchObject({ status: 200, seen: { path: '/after' } });
       expect((after as { seen: Seen }).seen.fingerprint256).toBe(certs[1]!.fingerprint256);
       expect(plain.connects).toEqual(expect.arrayContaining([`localhost:${hop.port}`, `localhost:${b.port}`]));
     } finally {
-      await Promise.all([fetch.close(), dispatcher.close(), hop.close()]);
+      await Promise.all([fetch.close(), verifying.close(), dispatcher.close(), hop.close()]);
     }
   });
 

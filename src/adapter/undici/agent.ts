@@ -8,7 +8,7 @@ import { ContextCache, registerContextCache } from '../contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions } from '../options.js';
 import type { RuntimeDispatcher } from '../runtime.js';
 import { OriginRouter, type RouterShared } from './router.js';
-import { ScopedDispatcher, type Scope } from './scope.js';
+import { ScopedDispatcher, originOf, type Scope } from './scope.js';
 import { directSlot } from './slot.js';
 
 /** Options of {@link createDispatcher}, {@link createInterceptor} and {@link createFetch}. */
@@ -64,14 +64,16 @@ export class MtlsAgent extends Agent {
   }
 
   /**
-   * A dispatcher for requests with their own options: `select` an entry for the request's origin
-   * (only that origin: a redirect elsewhere resolves anew) or turn verification off for them alone.
+   * A dispatcher for requests with their own options: `select` an entry or turn verification off,
+   * for one origin only: `origin` if given, else the origin of the view's first request. A redirect
+   * (or any request) to another origin through the view resolves by the rules with the adapter's
+   * own verification.
    */
   withOptions(options: RequestMtlsOptions & { origin?: string | URL }): Dispatcher {
     const scope: Scope = {};
     if (options.select !== undefined) scope.select = options.select;
     if (options.rejectUnauthorized !== undefined) scope.rejectUnauthorized = options.rejectUnauthorized;
-    if (options.origin !== undefined) scope.origin = new URL(String(options.origin)).origin;
+    if (options.origin !== undefined) scope.origin = originOf(options.origin);
     return new ScopedDispatcher(this, scope);
   }
 

@@ -63,8 +63,10 @@ export function createFetch(store: CertificateStore, options: FetchOptions = {})
     const request = given === undefined ? runtimeInput(input) : input;
     const body = given === undefined && rest.body !== undefined ? { body: runtimeBody(rest.body) } : {};
     if (mtls === undefined || rest.dispatcher !== undefined) return call(request, { dispatcher, ...rest, ...body });
+    // The options apply to this URL's origin only: never to a redirect's target (see withOptions).
     const url = typeof input === 'string' || input instanceof URL ? String(input) : input.url;
-    return call(request, { ...rest, ...body, dispatcher: dispatcher.withOptions({ ...mtls, origin: url }) });
+    const origin = URL.canParse(url) ? url : undefined; // fetch itself refuses a URL it cannot parse
+    return call(request, { ...rest, ...body, dispatcher: dispatcher.withOptions({ ...mtls, origin }) });
   }) as MtlsFetch;
   mtlsFetch.dispatcher = dispatcher;
   mtlsFetch.close = () => dispatcher.close();

@@ -131,13 +131,15 @@ export class OriginRouter extends Dispatcher {
   }
 
   override dispatch(opts: ScopedDispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const scope = opts[kScope];
+    // A request's own options apply to the origin they were given for, never to a redirect's.
+    const given = opts[kScope];
+    const scope = given !== undefined && given.origin === this.#origin ? given : undefined;
     const verify = scope?.rejectUnauthorized ?? this.#shared.options.rejectUnauthorized;
     let match: Match<LoadedCertificate> | undefined;
     let selected = false;
     if (this.#secure) {
       try {
-        if (scope?.select !== undefined && (scope.origin === undefined || scope.origin === this.#origin)) {
+        if (scope?.select !== undefined) {
           match = this.#shared.store.resolve(this.#url, { select: scope.select });
           selected = true;
         } else {
