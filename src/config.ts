@@ -3,7 +3,8 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { MtlsError, isMtlsError, type ConfigLocation } from './errors.js';
 import { loadCaBundle } from './loader/ca.js';
-import { DEFAULT_MAX_INPUT_BYTES, readLimited } from './loader/input.js';
+import { DEFAULT_MAX_INPUT_BYTES, readLimited, shownEnvName, shownPath } from './loader/input.js';
+import { jsonSyntaxError } from './config/json.js';
 import { isDeferred } from './loader/deferred.js';
 import { LazyCertificate, type DeferrableSource, type LazyOrigin } from './loader/lazy.js';
 import { loadCertificate } from './loader/load.js';
@@ -126,8 +127,11 @@ export function parseJsonFile(file: string, what = 'config file'): unknown {
   const text = readLimited(file, what, DEFAULT_MAX_INPUT_BYTES).toString('utf8');
   try {
     return JSON.parse(text);
-  } catch (err) {
-    throw invalid(`The ${what} ${JSON.stringify(file)}`, `it is not valid JSON (${(err as Error).message}).`, err);
+  } catch {
+    // Not JSON.parse's message (nor the error as a cause): it quotes the text, passphrases included.
+    const at = jsonSyntaxError(text);
+    const place = at === undefined ? '' : `: ${at.what} at line ${at.line}, column ${at.column}`;
+    throw invalid(`The ${what} ${shownPath(file)}`, `it is not valid JSON${place} (the text is not shown: it may hold a secret).`);
   }
 }
 
@@ -146,7 +150,7 @@ export async function readConfig(fileOrObject: string | MtlsConfig, configOption
   const raw = file === undefined ? fileOrObject : parseJsonFile(file);
   const baseDir = file === undefined ? process.cwd() : dirname(file);
   const fileLocation = file === undefined ? {} : { file };
-  const label = new Where(file === undefined ? 'Config' : `Config ${JSON.stringify(file)}`, fileLocation);
+  const label = new Where(file === undefined ? 'Config' : `Config ${shownPath(file)}`, fileLocation);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(label, 'it must be a JSON object with a "certificates" array.');
   const config = ownFields(raw as Record<string, unknown>);
   checkFields(config, TOP_FIELDS, label);
@@ -225,19 +229,19 @@ export async function readConfig(fileOrObject: string | MtlsConfig, configOption
     const fromEnv = (field: string): string => {
       const name = envName(field);
       const value = process.env[name];
-      if (value === undefined || value === '') throw invalid(where(field), `the environment variable ${name} is not set (or is empty).`);
+      if (value === undefined || value === '') throw invalid(where(field), `the environment variable ${shownEnvName(name, field)} is not set (or is empty).`);
       return value;
     };
     const pfxFromEnv = (): Buffer => {
       const text = fromEnv('pfxBase64Env').replace(/\s+/g, '');
-      if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) throw invalid(where('pfxBase64Env'), `the environment variable ${e.pfxBase64Env as string} is not base64 (make it with: base64 -w0 client.p12).`);
+      if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) throw invalid(where('pfxBase64Env'), `the environment variable ${shownEnvName(e.pfxBase64Env as string, 'pfxBase64Env')} is not base64 (make it with: base64 -w0 client.p12).`);
       return Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64');
     };
     let passphrase: string | undefined;
     if (e.passphraseEnv !== undefined) {
       const name = envName('passphraseEnv');
       passphrase = process.env[name];
-      if (passphrase === undefined) throw invalid(where('passphraseEnv'), `the environment variable ${name} is not set.`);
+      if (passphrase === undefined) throw invalid(where('passphraseEnv'), `the environment variable ${shownEnvName(name, 'passphraseEnv')} is not set.`);
     }
     if (e.passphrase !== undefined) {
       if (passphrase !== undefined) throw invalid(where('passphrase'), 'give "passphraseEnv" or "passphrase", not both.');

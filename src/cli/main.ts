@@ -13,7 +13,7 @@ import { MtlsError, isMtlsError } from '../errors.js';
 import { convertBrunoConfig, convertCypressCertificates, convertInsomniaCertificates, convertK6TlsAuth, convertNewmanCertList, convertPlaywrightCertificates } from '../importers.js';
 import { loadCaBundle } from '../loader/ca.js';
 import { loadCertificate } from '../loader/load.js';
-import { DEFAULT_MAX_INPUT_BYTES, readLimited } from '../loader/input.js';
+import { DEFAULT_MAX_INPUT_BYTES, readLimited, shownEnvName } from '../loader/input.js';
 import { statusAt, statusWarnings } from '../loader/metadata.js';
 import { looksLikePem, parsePem, sniffDer } from '../loader/pem.js';
 import type { CertificateSummary, LoadedCertificate } from '../loader/types.js';
@@ -45,7 +45,7 @@ function passphraseFrom(values: Record<string, unknown>): string | undefined {
   const name = values['passphrase-env'] as string | undefined;
   if (name === undefined) return undefined;
   const value = process.env[name];
-  if (value === undefined) throw new MtlsError('ERR_INVALID_OPTION', `The environment variable ${name} (--passphrase-env) is not set.`);
+  if (value === undefined) throw new MtlsError('ERR_INVALID_OPTION', `The environment variable ${shownEnvName(name, '--passphrase-env')} (--passphrase-env) is not set.`);
   return value;
 }
 
