@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { minimatch } from 'minimatch';
 import { describe, expect, it } from 'vitest';
 import { createResolver, matchesHost, normalizeHost, resolveCertificate } from '../../src/index.js';
-import { parseTarget } from '../../src/resolver/host.js';
+import { parseHostPattern, parseTarget } from '../../src/resolver/host.js';
 
 describe('normalizeHost (R2)', () => {
   it.each([
@@ -188,5 +188,43 @@ describe('glob matchers without a RegExp agree with minimatch', () => {
       }),
       { numRuns: 400 },
     );
+  });
+});
+
+describe('glob matching is linear in the host and agrees with minimatch on adversarial shapes', () => {
+  const MINIMATCH = { nocase: true, nonegate: true, nocomment: true, noext: true, nobrace: true, platform: 'linux' } as const;
+  const token = fc.constantFrom('*', '*', '?', 'a', 'b', 'a', '-', '.', '[ab]', '[!a]', '[a-c]', '[^b-]', '*a', 'a*');
+  const label = fc.stringMatching(/^[abc-]{1,6}$/);
+
+  it('random globs with many stars, ? and classes, against hosts made of the same letters', () => {
+    fc.assert(
+      fc.property(fc.array(token, { minLength: 1, maxLength: 10 }), fc.array(label, { minLength: 1, maxLength: 5 }), fc.constantFrom('.b.acme.com', '.acme.com', 'b.acme.com'), fc.boolean(), (tokens, labels, tail, fromPattern) => {
+        const pattern = `${tokens.join('')}.b.acme.com`.replace(/\.\.+/g, '.').replace(/^\./, 'a.');
+        try {
+          parseHostPattern(pattern, true);
+        } catch {
+          return; // not a pattern R3 accepts (an empty label, a class R3 refuses): tested elsewhere
+        }
+        // Half the hosts are the pattern filled in (a star by labels, ? and classes by a letter), so that many match.
+        let fill = 0;
+        const next = () => labels[fill++ % labels.length]!;
+        const host = fromPattern ? pattern.replace(/\*|\?|\[[^\]]*\]/g, (t) => (t === '*' ? (fill % 3 === 0 ? (next(), '') : next()) : next()[0]!)) : `${labels.join('.')}${tail}`;
+        if (!/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(host)) return; // not a hostname
+        expect(matchesHost(pattern, host, { allowBroadPatterns: true })).toBe(minimatch(host, pattern, MINIMATCH));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('the backtracking pattern of issue 20 against long hosts: a generous ceiling, not a benchmark', () => {
+    const pattern = '*a*a*a*a*a*a*c*.b.acme.com';
+    const started = Date.now();
+    for (const n of [60, 120, 240, 10_000]) {
+      expect(matchesHost(pattern, `${'a'.repeat(n)}.b.acme.com`)).toBe(false);
+      expect(matchesHost(pattern, `${'a'.repeat(n)}c.b.acme.com`)).toBe(true);
+    }
+    const resolver = createResolver([{ id: 'x', host: pattern, order: 1, certificate: 'x' }]);
+    expect(resolver.resolve(`https://${'a'.repeat(60)}.b.acme.com/`)).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(1000); // the RegExp took 8 s at 60 characters
   });
 });
