@@ -6,7 +6,7 @@ import { loadCaBundle } from './loader/ca.js';
 import { DEFAULT_MAX_INPUT_BYTES, readLimited, shownEnvName, shownPath } from './loader/input.js';
 import { jsonSyntaxError } from './config/json.js';
 import { isDeferred } from './loader/deferred.js';
-import { LazyCertificate, type DeferrableSource, type LazyOrigin } from './loader/lazy.js';
+import { LazyCertificate, plainKeyIsFor, type DeferrableSource, type LazyOrigin } from './loader/lazy.js';
 import { loadCertificate } from './loader/load.js';
 import { statusWarnings } from './loader/metadata.js';
 import { previewCertificate } from './loader/preview.js';
@@ -315,7 +315,7 @@ export async function readConfig(fileOrObject: string | MtlsConfig, configOption
     }
     // No closure here: one would keep this whole function's scope (every file read) alive.
     const files = Object.keys(plan.fileParts).length === 0 ? undefined : new Reread(source as DeferrableSource, plan.fileParts, options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES, plan.loadErrors);
-    loads.set(key, deferLoad(source as DeferrableSource, lazyOptions, files ?? plan.loadErrors));
+    loads.set(key, deferLoad(source as DeferrableSource, lazyOptions, files ?? plan.loadErrors, options));
   }
   const loaded = await Promise.allSettled(plans.map((p) => loads.get(p.sourceKey)!));
   const entries = plans.map((p, i) => {
@@ -354,9 +354,18 @@ function entryWhere(file: string | undefined, index: number, name: string | unde
   return new Where(text, { ...(file === undefined ? {} : { file }), entry: index, ...(name === undefined ? {} : { name }), ...(field === undefined ? {} : { field }) });
 }
 
-/** A lazy certificate, as a promise like an eager load's (a preview error rejects). */
-async function deferLoad(source: DeferrableSource, options: LoadOptions, origin: LazyOrigin): Promise<LoadedCertificate> {
-  return new LazyCertificate(source, options, origin);
+/**
+ * A lazy certificate, as a promise like an eager load's (a preview error rejects). The eager load's
+ * leaf is the certificate the key belongs to; the preview's, the one that issued none of the
+ * others. They are the same when the input holds one certificate, or when its one plain key is
+ * the preview leaf's and no other certificate has that key. Otherwise (an encrypted key with a
+ * chain, unrelated certificates, several keys) it is loaded now: a lazy load presents what an
+ * eager one would.
+ */
+async function deferLoad(source: DeferrableSource, options: LoadOptions, origin: LazyOrigin, eagerOptions: LoadOptions): Promise<LoadedCertificate> {
+  const preview = previewCertificate('pem' in source ? source.pem : source.cert);
+  if (preview.count > 1 && (preview.spkiShared || !plainKeyIsFor('pem' in source ? source.pem : source.key, preview.spki))) return loadCertificate(source, eagerOptions);
+  return new LazyCertificate(source, options, origin, preview);
 }
 
 /**

@@ -5,7 +5,7 @@ import type { ClientRequest } from 'node:http';
 import { isIP } from 'node:net';
 import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { isMtlsError } from '../errors.js';
+import { MtlsError, isMtlsError } from '../errors.js';
 import type { LoadedCertificate } from '../loader/types.js';
 import { isSecureProtocol } from '../resolver/host.js';
 import type { Match } from '../resolver/types.js';
@@ -16,7 +16,7 @@ import { reportConnect, reportSelect } from './events.js';
 import { caListToken, ContextCache, registerContextCache, trustFor } from './contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
 import { StoreMemo, noLongerApplies } from './memo.js';
-import { openTunnel } from './proxy.js';
+import { CONNECT_TIMEOUT, openTunnel } from './proxy.js';
 import { redactedTls } from './redact.js';
 
 declare module 'https' {
@@ -261,7 +261,15 @@ export class MtlsHttpsAgent extends https.Agent {
         return;
       }
       const servername = o.servername ?? (isIP(host) ? undefined : host);
-      callback?.(null, ready(tls.connect({ ...(tlsOptions as tls.ConnectionOptions), socket: tunnel, servername })));
+      const secured = tls.connect({ ...(tlsOptions as tls.ConnectionOptions), socket: tunnel, servername });
+      // As a direct connection through undici: a handshake inside the tunnel that never completes fails.
+      const timer = setTimeout(() => {
+        secured.destroy(new MtlsError('ERR_TLS_HANDSHAKE', `The TLS handshake with ${choice.url.origin} through the proxy ${route.display} did not complete within ${CONNECT_TIMEOUT} ms: the target, or the proxy between, stopped answering.`));
+      }, CONNECT_TIMEOUT);
+      timer.unref?.();
+      secured.once('secureConnect', () => clearTimeout(timer));
+      secured.once('close', () => clearTimeout(timer));
+      callback?.(null, ready(secured));
     });
     return undefined;
   }

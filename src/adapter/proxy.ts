@@ -64,8 +64,15 @@ function parseProxyUrl(value: string | URL, where: string, tlsOptions: ProxyTlsO
     throw new MtlsError('ERR_INVALID_OPTION', `${where} has the scheme ${url.protocol}; a proxy URL starts with http://, https://, socks5:// or socks5h://.`);
   }
   const secure = url.protocol === 'https:';
-  const user = decodeURIComponent(url.username);
-  const password = decodeURIComponent(url.password);
+  let user: string;
+  let password: string;
+  try {
+    user = decodeURIComponent(url.username);
+    password = decodeURIComponent(url.password);
+  } catch {
+    // The credentials are not repeated: the message names the host only.
+    throw new MtlsError('ERR_INVALID_OPTION', `${where} (${url.protocol}//${url.host}) has a user name or password with a broken percent-encoding: write a literal % as %25 (encode the credentials with encodeURIComponent).`);
+  }
   const hasCredentials = url.username !== '' || url.password !== '';
   const authorization = !isSocks && hasCredentials ? `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` : undefined;
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
@@ -162,6 +169,8 @@ function refusal(route: ProxyRoute, target: string, status: number, statusText: 
 }
 
 const MAX_HEAD = 16 * 1024;
+/** How long opening a tunnel, and the TLS handshake inside it, may take: undici's connect timeout. */
+export const CONNECT_TIMEOUT = 10_000;
 
 // What the SOCKS5 replies (RFC 1928; named as the socks package names them) mean for the user.
 const SOCKS_REPLIES: Record<string, string> = {
@@ -219,7 +228,7 @@ function openSocksTunnel(route: ProxyRoute, host: string, port: number, options:
               destination: { host: address, port },
               proxy: { host: route.hostname, port: route.port, type: 5, ...(socks.user === undefined ? {} : { userId: socks.user, password: socks.password ?? '' }) },
               existing_socket: socket,
-              timeout: options.timeout ?? 10_000,
+              timeout: options.timeout ?? CONNECT_TIMEOUT,
             },
             (err, info) => {
               if (err) {
@@ -264,8 +273,8 @@ export function openTunnel(
     : net.connect(common);
   const timer = setTimeout(() => {
     socket.destroy();
-    finish(proxyError(route, target, `did not answer within ${options.timeout ?? 10_000} ms`), null);
-  }, options.timeout ?? 10_000);
+    finish(proxyError(route, target, `did not answer within ${options.timeout ?? CONNECT_TIMEOUT} ms`), null);
+  }, options.timeout ?? CONNECT_TIMEOUT);
   timer.unref?.();
   let head = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
@@ -293,8 +302,14 @@ export function openTunnel(
       finish(refusal(route, target, status, m[2] ?? ''), null);
       return;
     }
-    const rest = head.subarray(end + 4);
-    if (rest.length > 0) socket.unshift(rest);
+    // Nothing may come before the target's first TLS record, which answers ours: bytes right after
+    // the 200 are the proxy's own (or injected), and the TLS session inside the tunnel would never
+    // see them (it reads the socket's handle, not this stream), waiting until a timeout.
+    if (end + 4 < head.length) {
+      socket.destroy();
+      finish(proxyError(route, target, `sent ${head.length - end - 4} bytes after its 200 answer to CONNECT, before the target could speak: it does not pass the tunnel through unchanged`), null);
+      return;
+    }
     finish(null, socket);
   };
   const onError = (err: Error) => {

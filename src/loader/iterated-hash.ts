@@ -133,11 +133,14 @@ function iterateSha1(digest: Buffer, times: number): Buffer {
 
 /** H^iterations(data): `data` hashed, then the digest hashed again `iterations - 1` times. */
 export function iteratedHash(digest: string, data: Buffer, iterations: number): Buffer {
-  const first = hash(digest, data, 'buffer') as unknown as Buffer;
-  if (iterations <= 1) return first;
-  if (digest === 'sha256') return iterateSha256(first, iterations - 1);
-  if (digest === 'sha1') return iterateSha1(first, iterations - 1);
-  let out = first;
-  for (let r = 1; r < iterations; r++) out = hash(digest, out, 'buffer') as unknown as Buffer;
+  return rehash(digest, hash(digest, data, 'buffer') as unknown as Buffer, iterations - 1);
+}
+
+/** A digest hashed `times` more times (H^(a+b) = H^b(H^a): a long run can be done in parts). */
+export function rehash(digest: string, out: Buffer, times: number): Buffer {
+  if (times <= 0) return out;
+  if (digest === 'sha256') return iterateSha256(out, times);
+  if (digest === 'sha1') return iterateSha1(out, times);
+  for (let r = 0; r < times; r++) out = hash(digest, out, 'buffer') as unknown as Buffer;
   return out;
 }

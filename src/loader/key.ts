@@ -1,6 +1,8 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { MtlsError } from '../errors.js';
+import { passKdf } from './kdf.js';
 import { ADVICE, sniffDer, type PemBlock } from './pem.js';
+import { decryptPrivateKey } from './pfx.js';
 
 function passphraseRequired(): MtlsError {
   const fact = 'The private key is encrypted';
@@ -24,9 +26,27 @@ function keyError(err: unknown, passphrase: string | undefined): MtlsError {
   );
 }
 
+/**
+ * An encrypted PKCS#8 key: its KDF's iteration count is read and bounded before any work (see
+ * kdf.ts), as a PFX's.
+ */
+function encryptedPkcs8(der: Buffer, passphrase: string): KeyObject {
+  let key: KeyObject | undefined;
+  try {
+    key = decryptPrivateKey(der, passphrase, 'The encrypted private key');
+  } catch (err) {
+    passKdf(err);
+    if (err instanceof MtlsError) throw err;
+    throw keyError(err, passphrase);
+  }
+  if (key === undefined) throw keyError(Object.assign(new Error('bad decrypt'), { code: 'ERR_OSSL_BAD_DECRYPT' }), passphrase);
+  return key;
+}
+
 /** A private key from one PEM block. */
 export function keyFromPem(block: PemBlock, passphrase: string | undefined): KeyObject {
   if (block.encrypted && passphrase === undefined) throw passphraseRequired();
+  if (block.label === 'ENCRYPTED PRIVATE KEY') return encryptedPkcs8(block.der, passphrase!);
   try {
     return createPrivateKey({ key: block.text, format: 'pem', ...(passphrase === undefined ? {} : { passphrase }) });
   } catch (err) {
@@ -43,11 +63,7 @@ export function keyFromDer(der: Buffer, passphrase: string | undefined): KeyObje
   }
   if (kind === 'encrypted-private-key') {
     if (passphrase === undefined) throw passphraseRequired();
-    try {
-      return createPrivateKey({ key: der, format: 'der', type: 'pkcs8', passphrase });
-    } catch (err) {
-      throw keyError(err, passphrase);
-    }
+    return encryptedPkcs8(der, passphrase);
   }
   let last: unknown;
   for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {

@@ -2,10 +2,12 @@
 // fingerprint are read from the DER up front (R6, expiry events and the store's identity need
 // them); everything else, the key included, is parsed the first time it is read. Given a way to
 // read its input again (a config's files), it keeps nothing of the input until then.
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
 import { IS_LOADED, LOAD_NOW, type Deferred } from './deferred.js';
+import { keyFromDer } from './key.js';
 import { loadNow, resolveOptions } from './load.js';
-import { looksLikePem } from './pem.js';
+import { asBytes, asText, looksLikePem, parsePem } from './pem.js';
 import { statusAt } from './metadata.js';
 import { formatFingerprint, previewCertificate } from './preview.js';
 import type { CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './types.js';
@@ -63,10 +65,9 @@ export class LazyCertificate implements LoadedCertificate, Deferred {
    * @throws {MtlsError} `ERR_NO_CERTIFICATE`, `ERR_MALFORMED_CERTIFICATE` (from the certificate's
    *   DER), `ERR_INVALID_OPTION`: what can be known without the key.
    */
-  constructor(source: DeferrableSource, options: LoadOptions = {}, origin?: LazyOrigin) {
+  constructor(source: DeferrableSource, options: LoadOptions = {}, origin?: LazyOrigin, preview = previewCertificate('pem' in source ? source.pem : source.cert)) {
     const { now, expiryWarningDays } = resolveOptions(options);
     this.format = 'pem' in source ? 'pem' : 'crt+key';
-    const preview = previewCertificate('pem' in source ? source.pem : source.cert);
     this.#sha256 = preview.sha256.toString('latin1');
     this.#notBefore = preview.notBefore;
     this.#notAfter = preview.notAfter;
@@ -160,5 +161,26 @@ export class LazyCertificate implements LoadedCertificate, Deferred {
   [inspect.custom](depth: number, options: object): string {
     if (this.#loaded !== undefined) return inspect(this.#loaded, { ...options, depth });
     return `LoadedCertificate (not loaded yet) ${inspect(this.toJSON(), { ...options, depth: depth - 1 })}`;
+  }
+}
+
+/**
+ * True when `input` (a key file, or a PEM with the chain and key) holds exactly one private key,
+ * not encrypted, whose public key is `spki` (DER). Parsing one plain key costs tens of
+ * microseconds; an encrypted one would cost its key derivation, so it answers false.
+ */
+export function plainKeyIsFor(input: string | Uint8Array, spki: Buffer): boolean {
+  try {
+    let key: KeyObject;
+    if (looksLikePem(input)) {
+      const keys = parsePem(asText(input)).filter((b) => b.kind === 'private-key');
+      if (keys.length !== 1 || keys[0]!.encrypted) return false;
+      key = createPrivateKey({ key: keys[0]!.text, format: 'pem' });
+    } else {
+      key = keyFromDer(asBytes(input), undefined);
+    }
+    return createPublicKey(key).export({ type: 'spki', format: 'der' }).equals(spki);
+  } catch {
+    return false;
   }
 }

@@ -1,10 +1,11 @@
-import type { KeyObject, X509Certificate } from 'node:crypto';
+import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import { inspect } from 'node:util';
 import { MtlsError } from '../errors.js';
 import { DEFAULT_MAX_INPUT_BYTES, checkSize, readLimited } from './input.js';
 import { keyFromDer, keyFromPem } from './key.js';
 import { isSelfSigned, nameOf, orderChain, statusAt, statusWarnings, summarize, toX509 } from './metadata.js';
 import { ADVICE, asBytes, asText, looksLikePem, parsePem, sniffDer, type PemBlock } from './pem.js';
+import { DEFAULT_MAX_ITERATIONS, boundedAsync, boundedSync } from './kdf.js';
 import { readPfx } from './pfx.js';
 import type { CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './types.js';
 
@@ -12,10 +13,11 @@ interface ResolvedLoadOptions {
   now: Date;
   expiryWarningDays: number;
   maxInputBytes: number;
+  maxIterations: number;
 }
 
 export function resolveOptions(options: LoadOptions): ResolvedLoadOptions {
-  const { now = new Date(), expiryWarningDays = 30, maxInputBytes = DEFAULT_MAX_INPUT_BYTES } = options;
+  const { now = new Date(), expiryWarningDays = 30, maxInputBytes = DEFAULT_MAX_INPUT_BYTES, maxIterations = DEFAULT_MAX_ITERATIONS } = options;
   if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new MtlsError('ERR_INVALID_OPTION', 'The option now must be a valid Date.');
   if (!Number.isFinite(expiryWarningDays) || expiryWarningDays < 0) {
     throw new MtlsError('ERR_INVALID_OPTION', 'The option expiryWarningDays must be a number of days, 0 or more.');
@@ -23,7 +25,10 @@ export function resolveOptions(options: LoadOptions): ResolvedLoadOptions {
   if (!Number.isInteger(maxInputBytes) || maxInputBytes <= 0) {
     throw new MtlsError('ERR_INVALID_OPTION', 'The option maxInputBytes must be a positive whole number of bytes.');
   }
-  return { now, expiryWarningDays, maxInputBytes };
+  if (!Number.isSafeInteger(maxIterations) || maxIterations <= 0) {
+    throw new MtlsError('ERR_INVALID_OPTION', 'The option maxIterations must be a positive whole number (key-derivation iterations of a PFX or encrypted key).');
+  }
+  return { now, expiryWarningDays, maxInputBytes, maxIterations };
 }
 
 /** Certificates and keys found in the input, before pairing. */
@@ -80,9 +85,19 @@ function readPemOrDer(input: string | Uint8Array, role: string, passphrase: stri
     else if (block.kind === 'private-key') keyBlocks.push(block);
     else if (block.kind === 'public-key') into.noKeyReason = new MtlsError('ERR_NO_PRIVATE_KEY', ADVICE.publicKey);
   }
+  checkKeyCount(into.keys.length + keyBlocks.length);
   for (const block of keyBlocks) into.keys.push(keyFromPem(block, passphrase));
   if (blocks.length > 0 && into.certificates.length === 0 && keyBlocks.length === 0 && into.noKeyReason === undefined) {
     throw new MtlsError('ERR_UNSUPPORTED_FORMAT', `The ${role} holds only ${[...kinds].join(', ')} PEM blocks: no certificate or private key.`);
+  }
+}
+
+/** More private keys than any client certificate file holds: refused before any is decrypted. */
+export const MAX_PRIVATE_KEYS = 16;
+
+function checkKeyCount(count: number): void {
+  if (count > MAX_PRIVATE_KEYS) {
+    throw new MtlsError('ERR_MALFORMED_KEY', `The input holds ${count} private keys; a client certificate needs one (a file holds at most ${MAX_PRIVATE_KEYS} here): pass the certificate with its own key.`);
   }
 }
 
@@ -145,6 +160,15 @@ function describeKey(key: KeyObject): string {
   return key.asymmetricKeyType ?? 'unknown';
 }
 
+/** A key's public half as SPKI DER (base64), the same for a private key and its certificate's key. */
+function spkiOf(key: KeyObject): string | undefined {
+  try {
+    return (key.type === 'private' ? createPublicKey(key) : key).export({ type: 'spki', format: 'der' }).toString('base64');
+  } catch {
+    return undefined;
+  }
+}
+
 function matches(cert: X509Certificate, key: KeyObject): boolean {
   try {
     return cert.checkPrivateKey(key);
@@ -174,9 +198,25 @@ function pair(m: Material): { leaf: X509Certificate; key: KeyObject } {
       )
     );
   }
+  // Each certificate's public key once, then each key looked up: linear in their numbers (every
+  // pair compared took 23 s for a MiB of certificates and unrelated keys). The first key in input
+  // order that has a certificate wins, with the first such certificate, as before.
+  const byPublicKey = new Map<string, X509Certificate>();
+  for (const cert of m.certificates) {
+    const spki = spkiOf(cert.publicKey);
+    if (spki !== undefined && !byPublicKey.has(spki)) byPublicKey.set(spki, cert);
+  }
   for (const key of m.keys) {
-    for (const cert of m.certificates) {
-      if (matches(cert, key)) return { leaf: cert, key };
+    const spki = spkiOf(key);
+    const cert = spki === undefined ? undefined : byPublicKey.get(spki);
+    if (cert !== undefined && matches(cert, key)) return { leaf: cert, key };
+  }
+  // A public key written in another form (EC parameters spelled out): compared pair by pair, for the few keys a real file holds.
+  if (m.keys.length * m.certificates.length <= 64) {
+    for (const key of m.keys) {
+      for (const cert of m.certificates) {
+        if (matches(cert, key)) return { leaf: cert, key };
+      }
     }
   }
   const cert = m.certificates.find((c) => !c.ca) ?? m.certificates[0]!;
@@ -259,12 +299,40 @@ class Loaded implements LoadedCertificate {
  * ```
  */
 export async function loadCertificate(source: CertificateSource, options: LoadOptions = {}): Promise<LoadedCertificate> {
-  return loadNow(source, options);
+  const o = resolveOptions(options);
+  // Files read once: a load with a long KDF runs again after it (see kdf.ts), on the same bytes.
+  const inMemory = readFiles(source, o.maxInputBytes);
+  return boundedAsync(o.maxIterations, () => loadResolved(inMemory, o));
 }
 
-/** {@link loadCertificate}, synchronously (every step is): what a lazy certificate runs at first use. */
+/**
+ * {@link loadCertificate}, synchronously (every step is): what a lazy certificate runs at first
+ * use. Its key derivations are bounded all the same, but run on the calling thread.
+ */
 export function loadNow(source: CertificateSource, options: LoadOptions = {}): LoadedCertificate {
   const o = resolveOptions(options);
+  return boundedSync(o.maxIterations, () => loadResolved(source, o));
+}
+
+/** The source with the files collect() would read read into memory (with the same limits and wording). */
+function readFiles(source: CertificateSource, max: number): CertificateSource {
+  if (typeof source !== 'object' || source === null) return source;
+  const s: Record<string, unknown> = { ...source };
+  const read = (file: string, into: string, what: string) => {
+    if (s[file] === undefined || s[into] !== undefined) return;
+    s[into] = readLimited(s[file], what, max);
+    delete s[file];
+  };
+  if (s.pfx !== undefined || s.pfxFile !== undefined) read('pfxFile', 'pfx', 'PFX/P12 file');
+  else if (s.pem !== undefined || s.pemFile !== undefined) read('pemFile', 'pem', 'PEM file');
+  else if ((s.cert !== undefined || s.certFile !== undefined) && (s.key !== undefined || s.keyFile !== undefined)) {
+    read('certFile', 'cert', 'certificate file');
+    read('keyFile', 'key', 'key file');
+  }
+  return s as CertificateSource;
+}
+
+function loadResolved(source: CertificateSource, o: ResolvedLoadOptions): LoadedCertificate {
   const material = collect(source, o);
   const { leaf, key } = pair(material);
   const { chain, reordered, unrelated } = orderChain(leaf, material.certificates);
@@ -274,7 +342,10 @@ export function loadNow(source: CertificateSource, options: LoadOptions = {}): L
   if (reordered) warnings.push('The certificate chain was out of order; it has been put leaf first, each certificate followed by its issuer.');
   if (unrelated.length > 0) {
     warnings.push(
-      `${unrelated.length} certificate(s) in the input are not part of the client certificate's chain and are not sent: ${unrelated.map((c) => JSON.stringify(nameOf(c, 'subject'))).join('; ')}.`,
+      `${unrelated.length} certificate(s) in the input are not part of the client certificate's chain and are not sent: ${unrelated
+        .slice(0, 5)
+        .map((c) => JSON.stringify(nameOf(c, 'subject')))
+        .join('; ')}${unrelated.length > 5 ? ` and ${unrelated.length - 5} more` : ''}.`,
     );
   }
   const tls: TlsMaterial = {

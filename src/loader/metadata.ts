@@ -77,10 +77,15 @@ export function statusWarnings(status: CertificateStatus, days: number, notBefor
 }
 
 /** Puts the chain leaf first, each certificate followed by its issuer; reports whether it moved anything. */
+/** The longest chain put together (leaf included); real ones hold 2 to 4 certificates. */
+export const MAX_CHAIN = 16;
+
 export function orderChain(leaf: X509Certificate, all: X509Certificate[]): { chain: X509Certificate[]; reordered: boolean; unrelated: X509Certificate[] } {
   const rest = all.filter((c) => c !== leaf);
   const chain = [leaf];
-  for (let current = leaf; ; ) {
+  // Each step looks through the rest: bounded by MAX_CHAIN, so a file of thousands of certificates
+  // issued one by the next costs thousands of comparisons, not millions.
+  for (let current = leaf; chain.length < MAX_CHAIN; ) {
     if (isSelfSigned(current)) break;
     const i = rest.findIndex((c) => current.checkIssued(c));
     if (i === -1) break;

@@ -15,7 +15,9 @@ export interface PemBlock {
   encrypted: boolean;
 }
 
-const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
+// Armour lines, read at a known place (sticky): a label of at most 64 characters.
+const BEGIN_LINE = /-----BEGIN ([A-Z0-9 ]{1,64})-----/y;
+const END_LINE = /-----END ([A-Z0-9 ]{1,64})-----/y;
 const KINDS: Record<string, BlockKind> = {
   CERTIFICATE: 'certificate',
   'X509 CERTIFICATE': 'certificate',
@@ -68,30 +70,42 @@ function malformedBlock(kind: BlockKind, message: string): MtlsError {
  * @throws {MtlsError} `ERR_MALFORMED_CERTIFICATE` / `ERR_MALFORMED_KEY` for a truncated block or broken base64.
  */
 export function parsePem(text: string): PemBlock[] {
+  // One pass with indexOf from where the previous block ended: linear in the text. (A RegExp with a
+  // lazy body, tried from every BEGIN line, read the rest of the text again for each one: 4 MiB
+  // of BEGIN lines without an END took minutes.)
   const blocks: PemBlock[] = [];
-  let end = 0;
-  for (const m of text.matchAll(BLOCK)) {
-    const [whole, label, body, endLabel] = m as unknown as [string, string, string, string];
+  let from = 0;
+  for (;;) {
+    const begin = armourAt(text, '-----BEGIN ', BEGIN_LINE, from);
+    if (begin === undefined) break;
+    const label = begin.label;
     const kind = KINDS[label] ?? 'unknown';
-    if (label !== endLabel) {
-      throw malformedBlock(kind, `a "BEGIN ${label}" block ends with "END ${endLabel}": the file is truncated or two files were pasted into each other.`);
+    const end = armourAt(text, '-----END ', END_LINE, begin.next);
+    if (end === undefined) throw malformedBlock(kind, `"BEGIN ${label}" has no END line: the file is truncated.`);
+    if (label !== end.label) {
+      throw malformedBlock(kind, `a "BEGIN ${label}" block ends with "END ${end.label}": the file is truncated or two files were pasted into each other.`);
     }
-    const lines = body.split(/\r?\n/);
+    const lines = text.slice(begin.next, end.at).split(/\r?\n/);
     const headers = lines.filter((l) => /^[A-Za-z-]+:/.test(l));
     const base64 = lines.filter((l) => !/^[A-Za-z-]+:/.test(l)).join('').replace(/\s+/g, '');
     if (base64 === '' || base64.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) {
       throw malformedBlock(kind, `the base64 inside "BEGIN ${label}" is broken (copy the file again, without editing it).`);
     }
     const encrypted = label === 'ENCRYPTED PRIVATE KEY' || headers.some((h) => /^Proc-Type:\s*4,\s*ENCRYPTED/i.test(h));
-    blocks.push({ kind, label, text: whole, der: Buffer.from(base64, 'base64'), encrypted });
-    end = (m.index ?? 0) + whole.length;
-  }
-  const rest = text.slice(end);
-  const open = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(rest);
-  if (open !== null) {
-    throw malformedBlock(KINDS[open[1]!] ?? 'certificate', `"BEGIN ${open[1]}" has no END line: the file is truncated.`);
+    blocks.push({ kind, label, text: text.slice(begin.at, end.next), der: Buffer.from(base64, 'base64'), encrypted });
+    from = end.next;
   }
   return blocks;
+}
+
+/** The next armour line (BEGIN or END) at or after `from`: where it starts and ends, and its label. */
+function armourAt(text: string, prefix: string, line: RegExp, from: number): { at: number; next: number; label: string } | undefined {
+  for (let at = text.indexOf(prefix, from); at !== -1; at = text.indexOf(prefix, at + 1)) {
+    line.lastIndex = at;
+    const m = line.exec(text);
+    if (m !== null) return { at, next: line.lastIndex, label: m[1]! };
+  }
+  return undefined;
 }
 
 /** What a DER blob is, judged by its structure. */

@@ -1,9 +1,9 @@
 // PKCS#12 (RFC 7292) at OpenSSL speed: node-forge only walks the ASN.1. The PKCS#12 KDF (of the MAC
 // key and of legacy ciphers) loops in iterated-hash.ts; HMAC, PBKDF2, AES, 3DES and key parsing run
 // in node:crypto; only RC2 (OpenSSL 3 "legacy") uses forge's cipher.
-import { createDecipheriv, createHmac, createPrivateKey, pbkdf2Sync, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { MtlsError } from '../errors.js';
-import { iteratedHash } from './iterated-hash.js';
+import { createDecipheriv, createHmac, createPrivateKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { MtlsError, isMtlsError } from '../errors.js';
+import { INLINE_ITERATIONS, boundedIteratedHash, boundedPbkdf2, checkIterations, checkTotal, passKdf } from './kdf.js';
 import { CONTEXT, TAG, UNIVERSAL, intOf, oidOf, parseDer, rc2Decrypt, type Der } from './forge.js';
 
 const OID = {
@@ -81,7 +81,7 @@ function bmpString(password: string): Buffer {
 }
 
 /** RFC 7292 appendix B.2 key derivation (for the MAC key and the legacy PBE ciphers). */
-function pkcs12Kdf(digest: string, password: Buffer | undefined, salt: Buffer, id: number, iterations: number, n: number): Buffer {
+function pkcs12Kdf(digest: string, password: Buffer | undefined, salt: Buffer, id: number, iterations: number, n: number, what: string): Buffer {
   const { u, v } = DIGEST_SIZES[digest]!;
   const fill = (src: Buffer | undefined): Buffer => {
     if (src === undefined || src.length === 0) return Buffer.alloc(0);
@@ -93,7 +93,7 @@ function pkcs12Kdf(digest: string, password: Buffer | undefined, salt: Buffer, i
   const I = Buffer.concat([fill(salt), fill(password)]);
   const result = Buffer.alloc(n);
   for (let offset = 0; offset < n; offset += u) {
-    const A = iteratedHash(digest, Buffer.concat([D, I]), iterations);
+    const A = boundedIteratedHash(digest, Buffer.concat([D, I]), iterations, what);
     A.copy(result, offset, 0, Math.min(u, n - offset));
     if (offset + u >= n) break;
     // I_j = (I_j + B + 1) mod 2^(8v), B = A repeated to v bytes
@@ -109,6 +109,12 @@ function pkcs12Kdf(digest: string, password: Buffer | undefined, salt: Buffer, i
     }
   }
   return result;
+}
+
+/** An iteration count: over 2^48 (past intOf) is read as "too many", not as a damaged file. */
+function iterationsOf(node: Der | undefined): number {
+  if (node !== undefined && node.tagClass === UNIVERSAL && node.type === TAG.INTEGER && node.bytes.length > 6 && node.bytes[0]! < 0x80) return Number.MAX_SAFE_INTEGER;
+  return intOf(node);
 }
 
 function child(node: Der | undefined, index: number): Der {
@@ -131,7 +137,7 @@ function octets(node: Der): Buffer {
  * Decrypts `data` with the password-based scheme named by `algorithm` (an AlgorithmIdentifier);
  * `undefined` when the padding is wrong (most likely a wrong password).
  */
-function decrypt(algorithm: Der, data: Buffer, password: Password): Buffer | undefined {
+function decrypt(algorithm: Der, data: Buffer, password: Password, what: string): Buffer | undefined {
   const oid = oidOf(child(algorithm, 0));
   const params = child(algorithm, 1);
   try {
@@ -141,22 +147,23 @@ function decrypt(algorithm: Der, data: Buffer, password: Password): Buffer | und
       if (oidOf(child(kdf, 0)) !== OID.pbkdf2) throw new Error('unsupported PBES2 key derivation');
       const kdfParams = child(kdf, 1);
       const salt = octets(child(kdfParams, 0));
-      const iterations = intOf(child(kdfParams, 1));
+      const iterations = iterationsOf(child(kdfParams, 1));
       const rest = kdfParams.children.slice(2);
       const prfNode = rest.find((n) => n.type === TAG.SEQUENCE);
       const prf = prfNode === undefined ? 'sha1' : HMAC_PRF[oidOf(child(prfNode, 0))];
       const cipher = PBES2_CIPHERS[oidOf(child(scheme, 0))];
       if (prf === undefined || cipher === undefined) throw new Error('unsupported PBES2 cipher or PRF');
-      const key = pbkdf2Sync(password.utf8, salt, iterations, cipher.keyLength, prf);
+      const key = boundedPbkdf2(password.utf8, salt, iterations, cipher.keyLength, prf, what);
       const decipher = createDecipheriv(cipher.name, key, octets(child(scheme, 1)));
       return Buffer.concat([decipher.update(data), decipher.final()]);
     }
     const pbe = PKCS12_PBE[oid];
     if (pbe === undefined) throw new Error(`unsupported encryption ${oid}`);
     const salt = octets(child(params, 0));
-    const iterations = intOf(child(params, 1));
-    const key = pkcs12Kdf('sha1', password.bmp, salt, 1, iterations, pbe.keyLength);
-    const iv = pkcs12Kdf('sha1', password.bmp, salt, 2, iterations, 8);
+    const iterations = iterationsOf(child(params, 1));
+    checkIterations(iterations, what); // before the key's KDF, and so before any of this part's work
+    const key = pkcs12Kdf('sha1', password.bmp, salt, 1, iterations, pbe.keyLength, what);
+    const iv = pkcs12Kdf('sha1', password.bmp, salt, 2, iterations, 8, what);
     if (pbe.cipher === 'rc2') return rc2Decrypt(key, pbe.rc2Bits!, iv, data);
     const decipher = createDecipheriv(pbe.keyLength === 16 ? 'des-ede-cbc' : 'des-ede3-cbc', key, iv);
     return Buffer.concat([decipher.update(data), decipher.final()]);
@@ -189,14 +196,47 @@ function parseOuter(input: Uint8Array): ParsedPfx {
       digest,
       expected: octets(child(digestInfo, 1)),
       salt: octets(child(macNode, 1)),
-      iterations: macNode.children[2] === undefined ? 1 : intOf(macNode.children[2]),
+      iterations: macNode.children[2] === undefined ? 1 : iterationsOf(macNode.children[2]),
     },
   };
 }
 
+const MAC = 'The PFX/P12 file (its integrity check, MAC)';
+
+/**
+ * The iteration counts a PFX shows before anything is decrypted (its MAC, each encrypted part)
+ * checked one by one and in all, before any KDF runs. What is inside encrypted parts (a shrouded
+ * key among encrypted bags) is checked when it is reached, and counted by the budget (kdf.ts).
+ */
+function checkBeforeWork(p: ParsedPfx, passwordForms: number): void {
+  let total = 0;
+  if (p.mac !== undefined) {
+    checkIterations(p.mac.iterations, MAC);
+    total += p.mac.iterations * passwordForms;
+  }
+  let infos: Der[];
+  try {
+    infos = parseDer(p.authSafe).children;
+  } catch {
+    return; // a damaged structure is reported where it is read
+  }
+  for (const info of infos) {
+    let iterations: number | undefined;
+    try {
+      if (oidOf(child(info, 0)) === OID.encryptedData) iterations = kdfIterations(child(child(explicitContent(child(info, 1)), 1), 1));
+    } catch {
+      continue;
+    }
+    if (iterations === undefined) continue;
+    checkIterations(iterations, ENCRYPTED_PART);
+    total += iterations;
+  }
+  checkTotal(total, 'The PFX/P12 file');
+}
+
 function macMatches(p: ParsedPfx, password: Password): boolean {
   const mac = p.mac!;
-  const key = pkcs12Kdf(mac.digest, password.bmp, mac.salt, 3, mac.iterations, DIGEST_SIZES[mac.digest]!.u);
+  const key = pkcs12Kdf(mac.digest, password.bmp, mac.salt, 3, mac.iterations, DIGEST_SIZES[mac.digest]!.u, MAC);
   const actual = createHmac(mac.digest, key).update(p.authSafe).digest();
   return actual.length === mac.expected.length && timingSafeEqual(actual, mac.expected);
 }
@@ -214,7 +254,7 @@ function readBags(authSafe: Buffer, password: Password): Der[] | undefined {
       const algorithm = child(encryptedContentInfo, 1);
       const content = child(encryptedContentInfo, 2);
       if (content.tagClass !== CONTEXT || content.type !== 0) throw new Error('expected [0] IMPLICIT encrypted content');
-      const plain = decrypt(algorithm, content.bytes, password);
+      const plain = decrypt(algorithm, content.bytes, password, ENCRYPTED_PART);
       if (plain === undefined) return undefined;
       safeContents = plain;
     } else if (type === OID.envelopedData) {
@@ -234,15 +274,26 @@ interface Extracted {
   keyDecryptFailed: boolean;
 }
 
+const ENCRYPTED_PART = 'The PFX/P12 file (an encrypted part)';
+/** As MAX_PRIVATE_KEYS for PEM: each key bag is a key to decrypt and parse. */
+const MAX_KEY_BAGS = 16;
+
 function extract(bags: Der[], password: Password): Extracted {
   const out: Extracted = { certificates: [], keys: [], keyDecryptFailed: false };
+  let keyBags = 0;
+  for (const bag of bags) {
+    const id = oidOf(child(bag, 0));
+    if ((id === OID.keyBag || id === OID.shroudedKeyBag) && ++keyBags > MAX_KEY_BAGS) {
+      throw new MtlsError('ERR_MALFORMED_PFX', `The PFX/P12 file holds more than ${MAX_KEY_BAGS} private keys; a client certificate needs one: export it again with its own key only.`);
+    }
+  }
   for (const bag of bags) {
     const id = oidOf(child(bag, 0));
     const value = explicitContent(child(bag, 1));
     if (id === OID.certBag) {
       if (oidOf(child(value, 0)) === OID.x509Certificate) out.certificates.push(octets(explicitContent(child(value, 1))));
     } else if (id === OID.keyBag || id === OID.shroudedKeyBag) {
-      const key = id === OID.keyBag ? plainKey(encodeDer(value)) : shroudedKey(value, password);
+      const key = id === OID.keyBag ? plainKey(encodeDer(value)) : shroudedKey(value, password, 'The PFX/P12 file (its private key)');
       if (key === undefined) out.keyDecryptFailed = true;
       else out.keys.push(key);
     }
@@ -261,17 +312,47 @@ function plainKey(pkcs8: Buffer | undefined): KeyObject | undefined {
 
 /**
  * An EncryptedPrivateKeyInfo: OpenSSL decrypts the PBES2 and PKCS#12 3DES forms itself (its
- * PKCS#12 KDF is faster than ours); what it refuses (RC2, the "no password" form) we decrypt.
+ * PKCS#12 KDF is faster than ours) when their iteration count is small; what it refuses (RC2, the
+ * "no password" form) and what asks for many iterations (bounded, and off the event loop when
+ * loaded asynchronously: see kdf.ts) we decrypt.
  */
-function shroudedKey(value: Der, password: Password): KeyObject | undefined {
-  if (password.text !== undefined) {
+function shroudedKey(value: Der, password: Password, what: string): KeyObject | undefined {
+  const algorithm = child(value, 0);
+  const iterations = kdfIterations(algorithm);
+  if (iterations !== undefined) checkIterations(iterations, what);
+  if (password.text !== undefined && (iterations === undefined || iterations <= INLINE_ITERATIONS)) {
     try {
       return createPrivateKey({ key: encodeDer(value), format: 'der', type: 'pkcs8', passphrase: password.text });
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_OSSL_BAD_DECRYPT') return undefined;
     }
   }
-  return plainKey(decrypt(child(value, 0), octets(child(value, 1)), password));
+  return plainKey(decrypt(algorithm, octets(child(value, 1)), password, what));
+}
+
+/** The iteration count of a password-based encryption's KDF (PBES2 with PBKDF2, PKCS#12 PBE); undefined for others. */
+function kdfIterations(algorithm: Der): number | undefined {
+  try {
+    const oid = oidOf(child(algorithm, 0));
+    const params = child(algorithm, 1);
+    if (oid === OID.pbes2) {
+      const kdf = child(params, 0);
+      return oidOf(child(kdf, 0)) === OID.pbkdf2 ? iterationsOf(child(child(kdf, 1), 1)) : undefined;
+    }
+    return PKCS12_PBE[oid] === undefined ? undefined : iterationsOf(child(params, 1));
+  } catch {
+    return undefined; // not a structure we read: OpenSSL says what is wrong with it
+  }
+}
+
+/**
+ * A DER EncryptedPrivateKeyInfo (an `ENCRYPTED PRIVATE KEY` PEM block, an encrypted .key in DER)
+ * decrypted with `passphrase`, its KDF bounded as a PFX's: undefined when the passphrase is wrong.
+ * Errors other than a wrong passphrase are thrown as they are (the caller words them).
+ */
+export function decryptPrivateKey(der: Buffer, passphrase: string, what: string): KeyObject | undefined {
+  const value = parseDer(der);
+  return shroudedKey(value, passwords(passphrase)[0]!, what);
 }
 
 /** DER-encodes a parsed node again (an unencrypted key bag holds its PKCS#8 as a node). */
@@ -312,6 +393,7 @@ export function readPfx(input: Uint8Array, passphrase: string | undefined): PfxC
   }
   try {
     const candidates = passwords(passphrase);
+    checkBeforeWork(outer, candidates.length);
     let password = candidates[0]!;
     let macFailed = false;
     if (outer.mac !== undefined) {
@@ -325,7 +407,8 @@ export function readPfx(input: Uint8Array, passphrase: string | undefined): PfxC
       extracted = bags === undefined ? undefined : extract(bags, password);
     } catch (err) {
       // Content that does not parse after a failed MAC was decrypted with the wrong password.
-      if (!macFailed) throw err;
+      passKdf(err);
+      if (!macFailed || isMtlsError(err, 'ERR_TOO_MANY_ITERATIONS')) throw err;
     }
     const decrypted = extracted !== undefined && !extracted.keyDecryptFailed;
     if (macFailed) {
@@ -338,6 +421,7 @@ export function readPfx(input: Uint8Array, passphrase: string | undefined): PfxC
     if (!decrypted) throw badPassphrase(passphrase);
     return { certificates: extracted!.certificates, keys: extracted!.keys };
   } catch (err) {
+    passKdf(err);
     if (err instanceof MtlsError) throw err;
     throw malformed(err instanceof Error ? err.message : 'unexpected structure', err);
   }

@@ -12,6 +12,11 @@ export interface CertificatePreview {
   sha256: Buffer;
   notBefore: Date;
   notAfter: Date;
+  /** How many certificates the input holds: with more than one, only the key says which is the leaf. */
+  count: number;
+  /** The leaf's SubjectPublicKeyInfo (DER), and whether another certificate of the input has the same. */
+  spki: Buffer;
+  spkiShared: boolean;
 }
 
 interface Tlv {
@@ -63,6 +68,7 @@ interface Parsed {
   subject: Buffer;
   notBefore: Date;
   notAfter: Date;
+  spki: Buffer;
 }
 
 function parseCertificate(der: Buffer): Parsed {
@@ -79,9 +85,18 @@ function parseCertificate(der: Buffer): Parsed {
   const validity = tlv(der, issuer.end, tbs.end);
   const subject = tlv(der, validity.end, tbs.end);
   if (algorithm.tag !== 0x30 || issuer.tag !== 0x30 || validity.tag !== 0x30 || subject.tag !== 0x30) throw malformed();
+  const spki = tlv(der, subject.end, tbs.end);
+  if (spki.tag !== 0x30) throw malformed();
   const notBefore = tlv(der, validity.start, validity.end);
   const notAfter = tlv(der, notBefore.end, validity.end);
-  return { der, issuer: der.subarray(issuer.start, issuer.end), subject: der.subarray(subject.start, subject.end), notBefore: timeOf(der, notBefore), notAfter: timeOf(der, notAfter) };
+  return {
+    der,
+    issuer: der.subarray(issuer.start, issuer.end),
+    subject: der.subarray(subject.start, subject.end),
+    notBefore: timeOf(der, notBefore),
+    notAfter: timeOf(der, notAfter),
+    spki: der.subarray(subject.end, spki.end),
+  };
 }
 
 /** `AB:CD:...`, as `X509Certificate.fingerprint256` prints it. */
@@ -104,7 +119,15 @@ export function previewCertificate(input: string | Uint8Array): CertificatePrevi
     : [asBytes(input)];
   if (ders.length === 0) throw new MtlsError('ERR_NO_CERTIFICATE', 'The input holds no certificate.');
   const certs = ders.map(parseCertificate);
-  const issuedOthers = (c: Parsed) => certs.some((d) => d !== c && !d.issuer.equals(d.subject) && d.issuer.equals(c.subject));
-  const leaf = certs.find((c) => !issuedOthers(c)) ?? certs[0]!;
-  return { sha256: createHash('sha256').update(leaf.der).digest(), notBefore: leaf.notBefore, notAfter: leaf.notAfter };
+  // The names that issued another certificate in the input (a set: linear in the certificates).
+  const issuers = new Set(certs.filter((d) => !d.issuer.equals(d.subject)).map((d) => d.issuer.toString('latin1')));
+  const leaf = certs.find((c) => !issuers.has(c.subject.toString('latin1'))) ?? certs[0]!;
+  return {
+    sha256: createHash('sha256').update(leaf.der).digest(),
+    notBefore: leaf.notBefore,
+    notAfter: leaf.notAfter,
+    count: certs.length,
+    spki: leaf.spki,
+    spkiShared: certs.some((c) => c !== leaf && c.spki.equals(leaf.spki)),
+  };
 }

@@ -25,6 +25,12 @@ export interface LoadOptions {
   expiryWarningDays?: number;
   /** Larger input is refused with `ERR_INPUT_TOO_LARGE` before parsing. Default: 4 MiB. */
   maxInputBytes?: number;
+  /**
+   * The most key-derivation iterations one KDF of a PFX or an encrypted PKCS#8 key may ask for
+   * (8 times this for all of a file's KDFs); more is refused with `ERR_TOO_MANY_ITERATIONS` before
+   * any of them runs. Default: 1,000,000 (Windows uses 2,000, Java 10,000, OpenSSL 2,048).
+   */
+  maxIterations?: number;
 }
 
 /** What one X.509 certificate says about itself. */

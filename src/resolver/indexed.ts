@@ -245,13 +245,19 @@ export class ResolverIndex<C> implements Resolver<C> {
   /** R7: the selected entry, validated, or undefined when nothing is selected. */
   #selected(select: string | undefined, q: Query): PreparedEntry<C> | undefined {
     if (select === undefined) return undefined;
-    const named = this.#byId.has(select) ? [] : (this.#byName.get(select) ?? []);
-    if (named.length > 1) {
-      // Two entries share the name: choosing one silently could send the other's certificate.
-      const ids = [...named].sort((x, y) => x.entry.order - y.entry.order).map((n) => JSON.stringify(n.entry.id)).join(', ');
-      throw new MtlsError('ERR_AMBIGUOUS_SELECT', `${named.length} certificates have the name ${JSON.stringify(select)} (ids ${ids}): select one by its id, or give them different names.`);
+    const byId = this.#byId.get(select);
+    const named = this.#byName.get(select) ?? [];
+    const others = byId === undefined ? named : named.filter((n) => n !== byId);
+    // Choosing one silently could send the other's certificate.
+    if (byId !== undefined && others.length > 0) {
+      const ids = others.map((n) => JSON.stringify(n.entry.id)).join(', ');
+      throw new MtlsError('ERR_AMBIGUOUS_SELECT', `${JSON.stringify(select)} is the id of one certificate and the name of another (id ${ids}): give that one another name, so that select means one certificate.`);
     }
-    const p = this.#byId.get(select) ?? named[0];
+    if (others.length > 1) {
+      const ids = [...others].sort((x, y) => x.entry.order - y.entry.order).map((n) => JSON.stringify(n.entry.id)).join(', ');
+      throw new MtlsError('ERR_AMBIGUOUS_SELECT', `${others.length} certificates have the name ${JSON.stringify(select)} (ids ${ids}): select one by its id, or give them different names.`);
+    }
+    const p = byId ?? named[0];
     if (p === undefined) {
       throw new MtlsError(
         'ERR_CERTIFICATE_NOT_FOUND',

@@ -49,7 +49,7 @@ const entriesArb = fc
       host: pattern,
       port: portRule,
       validity,
-      name: fc.constantFrom(undefined, 'prod', 'staging'),
+      name: fc.constantFrom(undefined, 'prod', 'staging', 'e0', 'e1'), // e0, e1: another entry's id
       primary: fc.boolean(),
       order: fc.integer({ min: 0, max: 6 }),
     }),
@@ -151,7 +151,8 @@ describe('rules R1-R7', () => {
         const url = `${scheme}//${urlHost(h)}:443/`;
         const r = createResolver(entries);
         expect(r.resolve(url, { now: NOW, fallbackToPrimary: fallback, includeExpired: true })).toBeUndefined();
-        if (entries[0]) expect(r.resolve(url, { now: NOW, select: entries[0].id, includeExpired: true })).toBeUndefined();
+        // (an id that another entry has as its name is ambiguous: ERR_AMBIGUOUS_SELECT, tested below)
+        if (entries[0] && !entries.some((e) => e.name === entries[0]!.id && e !== entries[0])) expect(r.resolve(url, { now: NOW, select: entries[0].id, includeExpired: true })).toBeUndefined();
         expect(r.rank(url, { now: NOW, fallbackToPrimary: fallback })).toEqual([]);
       }),
       RUNS,
@@ -296,6 +297,17 @@ describe('rules R1-R7', () => {
     expect(() => r.resolve('https://x.test/', { now: NOW, select: 'prod' })).toThrow(expect.objectContaining({ code: 'ERR_AMBIGUOUS_SELECT', message: expect.stringMatching(/2 certificates have the name "prod" \(ids "a", "b"\): select one by its id/) }));
     expect(r.resolve('https://x.test/', { now: NOW, select: 'b' })).toMatchObject({ kind: 'selected', entry: { id: 'b' } });
     expect(r.resolve('https://x.test/', { now: NOW, select: 'staging' })).toMatchObject({ kind: 'selected', entry: { id: 'c' } });
+  });
+
+  it("R7: a value that is one entry's id and another's name selects nothing (ERR_AMBIGUOUS_SELECT); an entry named by its own id is selected", () => {
+    const entries = [
+      { id: 'prod', host: 'a.acme.com', order: 1, certificate: 'a' },
+      { id: 'b', host: 'b.acme.com', name: 'prod', order: 2, certificate: 'b' },
+      { id: 'c', host: 'c.acme.com', name: 'c', order: 3, certificate: 'c' },
+    ];
+    const r = createResolver(entries);
+    expect(() => r.resolve('https://x.test/', { now: NOW, select: 'prod' })).toThrow(expect.objectContaining({ code: 'ERR_AMBIGUOUS_SELECT', message: expect.stringContaining('"prod" is the id of one certificate and the name of another (id "b")') }));
+    expect(r.resolve('https://x.test/', { now: NOW, select: 'c' })).toMatchObject({ kind: 'selected', entry: { id: 'c' } });
   });
 
   it('R7: select picks the entry whatever the host; primary only when nothing matches and fallbackToPrimary', () => {

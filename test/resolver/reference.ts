@@ -86,7 +86,8 @@ export function referenceResolve(entries: RefEntry[], url: string, o: RefOptions
   if (o.select !== undefined) {
     const byId = entries.find((e) => e.id === o.select);
     const named = entries.filter((e) => e.name === o.select);
-    if (byId === undefined && named.length > 1) return 'ambiguous'; // a name two entries share selects nothing
+    // A name two entries share, or one entry's id that is another's name, selects nothing.
+    if (named.filter((e) => e !== byId).length > (byId === undefined ? 1 : 0)) return 'ambiguous';
     const picked = byId ?? named[0];
     if (picked === undefined) return 'not-found';
     if (!usable(picked)) return 'expired';
