@@ -262,10 +262,12 @@ export class MtlsHttpsAgent extends https.Agent {
       }
       const servername = o.servername ?? (isIP(host) ? undefined : host);
       const secured = tls.connect({ ...(tlsOptions as tls.ConnectionOptions), socket: tunnel, servername });
-      // As a direct connection through undici: a handshake inside the tunnel that never completes fails.
+      // As a direct connection through undici: a handshake inside the tunnel that never completes
+      // fails, after the agent's `timeout` if it has one, else undici's connect timeout.
+      const limit = typeof o.timeout === 'number' && o.timeout > 0 ? o.timeout : CONNECT_TIMEOUT;
       const timer = setTimeout(() => {
-        secured.destroy(new MtlsError('ERR_TLS_HANDSHAKE', `The TLS handshake with ${choice.url.origin} through the proxy ${route.display} did not complete within ${CONNECT_TIMEOUT} ms: the target, or the proxy between, stopped answering.`));
-      }, CONNECT_TIMEOUT);
+        secured.destroy(new MtlsError('ERR_TLS_HANDSHAKE', `The TLS handshake with ${choice.url.origin} through the proxy ${route.display} did not complete within ${limit} ms: the target, or the proxy between, stopped answering.`));
+      }, limit);
       timer.unref?.();
       secured.once('secureConnect', () => clearTimeout(timer));
       secured.once('close', () => clearTimeout(timer));
