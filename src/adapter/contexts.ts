@@ -138,6 +138,11 @@ export interface ContextLease {
 interface CachedContext {
   context: tls.SecureContext;
   refs: number;
+  certificate: LoadedCertificate | undefined;
+  /** The store entries it was leased for (a certificate may be in several). */
+  entries: Set<string>;
+  /** Its certificate left the store: dropped when its last connection is gone, never idle. */
+  stale: boolean;
 }
 
 /**
@@ -156,16 +161,18 @@ export class ContextCache {
     this.#idleLimit = idleLimit;
   }
 
-  lease(certificate: LoadedCertificate | undefined, ca: string[] | undefined): ContextLease {
+  /** A context for `certificate` (of the store entry `entryId`) and the CA list `ca`. */
+  lease(certificate: LoadedCertificate | undefined, ca: string[] | undefined, entryId?: string): ContextLease {
     // By the certificate object, not its fingerprint: the same leaf may come with another chain.
     const key = `${certificate === undefined ? '-' : certificateToken(certificate)}\n${caListToken(ca)}`;
     let cached = this.#all.get(key);
-    if (cached === undefined) {
-      cached = { context: createContext(certificate, ca), refs: 0 };
+    if (cached === undefined || cached.stale) {
+      cached = { context: createContext(certificate, ca), refs: 0, certificate, entries: new Set(), stale: false };
       this.#all.set(key, cached);
     } else if (cached.refs === 0) {
       this.#idle.delete(key);
     }
+    if (entryId !== undefined) cached.entries.add(entryId);
     cached.refs++;
     const entry = cached;
     let released = false;
@@ -175,6 +182,10 @@ export class ContextCache {
         if (released) return;
         released = true;
         if (--entry.refs > 0 || this.#all.get(key) !== entry) return;
+        if (entry.stale) {
+          this.#all.delete(key);
+          return;
+        }
         this.#idle.add(key);
         for (const oldest of this.#idle) {
           if (this.#idle.size <= this.#idleLimit) break;
@@ -183,6 +194,26 @@ export class ContextCache {
         }
       },
     };
+  }
+
+  /**
+   * After a store change: the contexts whose certificate is in none of the entries they were
+   * leased for any more are dropped (idle ones now, those in use when their last connection is
+   * gone), so that a rotated-out key does not stay in memory for as long as the adapter lives.
+   */
+  prune(holds: (entryId: string, certificate: LoadedCertificate) => boolean): void {
+    for (const [key, cached] of this.#all) {
+      const certificate = cached.certificate;
+      if (certificate === undefined || cached.entries.size === 0) continue;
+      let current = false;
+      for (const id of cached.entries) if (holds(id, certificate)) current = true;
+      if (current) continue;
+      cached.stale = true;
+      if (cached.refs === 0) {
+        this.#idle.delete(key);
+        this.#all.delete(key);
+      }
+    }
   }
 
   /** Contexts held: in use and idle. */
@@ -200,6 +231,11 @@ export class ContextCache {
     this.#all.clear();
     this.#idle.clear();
   }
+}
+
+/** Whether the store's entry `entryId` still holds `certificate` (for ContextCache.prune). */
+export function storeHolds(store: { get(id: string): { certificate: LoadedCertificate } | undefined }): (entryId: string, certificate: LoadedCertificate) => boolean {
+  return (entryId, certificate) => store.get(entryId)?.certificate === certificate;
 }
 
 const certificateIds = new WeakMap<LoadedCertificate, number>();

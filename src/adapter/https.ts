@@ -13,7 +13,7 @@ import { followStore } from '../follow.js';
 import type { CertificateStore, StoreChange, StoreEntry } from '../store.js';
 import { describeConnectError } from './errors.js';
 import { reportConnect, reportSelect } from './events.js';
-import { caListToken, ContextCache, registerContextCache, trustFor } from './contexts.js';
+import { caListToken, ContextCache, registerContextCache, storeHolds, trustFor } from './contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
 import { StoreMemo, noLongerApplies } from './memo.js';
 import { CONNECT_TIMEOUT, openTunnel } from './proxy.js';
@@ -241,7 +241,7 @@ export class MtlsHttpsAgent extends https.Agent {
     const choice = o[kChoice] ?? this.#choose(o);
     const name = this.getName(o);
     // The socket's secure context, released when the socket closes (see ContextCache).
-    const lease = this.#contexts.lease(choice.match?.entry.certificate, trustFor(this.#resolved.ca, choice.match?.entry));
+    const lease = this.#contexts.lease(choice.match?.entry.certificate, trustFor(this.#resolved.ca, choice.match?.entry), choice.match?.entry.id);
     const tlsOptions = { ...o, secureContext: lease.context, rejectUnauthorized: choice.verify };
     const route = this.#resolved.proxy?.routeFor(choice.url);
     const ready = (socket: Duplex) => {
@@ -286,6 +286,7 @@ export class MtlsHttpsAgent extends https.Agent {
   /** Held weakly by the store: a module-level function, so that it holds no agent. */
   static #onChange(agent: MtlsHttpsAgent, change: StoreChange): void {
     agent.#reconcile(change.type === 'replace' && change.defaultsChanged);
+    agent.#contexts.prune(storeHolds(agent.#store));
   }
 
   /** After a store change: close idle sockets of stale certificates, and queue their waiting requests anew. */

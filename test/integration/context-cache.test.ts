@@ -70,6 +70,31 @@ describe('the context cache of an adapter', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('contexts of certificates removed from the store are released at the change, idle or in use (undici, https agent)', async () => {
+    const store = tenantStore();
+    const dispatcher = createDispatcher(store, { agentOptions: { connect: { lookup } } });
+    const agent = createHttpsAgent(store, { agentOptions: { keepAlive: true } });
+    const caches = [contextCacheOf(dispatcher)!, contextCacheOf(agent)!];
+    try {
+      for (let i = 0; i < 4; i++) {
+        await (await request(url(i), { dispatcher })).body.json();
+        await httpsGet(url(i), { agent, lookup } as RequestOptions);
+      }
+      for (const cache of caches) await settled(cache);
+      expect(caches.map((c) => c.size)).toEqual([4, 4]);
+      // Tenants 0 and 1 leave the store; 2 is renewed (its entry gets another certificate object); 3 stays.
+      const entries = store.list();
+      store.remove(entries[0]!.id);
+      store.remove(entries[1]!.id);
+      store.replace(entries.slice(2).map((e, i) => ({ id: e.id, host: e.host, ...(e.port === undefined ? {} : { port: e.port }), certificate: i === 0 ? tenants[5]! : e.certificate })));
+      for (const cache of caches) await settled(cache);
+      expect(caches.map((c) => c.size)).toEqual([1, 1]);
+    } finally {
+      await dispatcher.close();
+      agent.destroy();
+    }
+  });
+
   it('contextCacheSize: 0 keeps nothing idle; a bad value is refused', async () => {
     const dispatcher = createDispatcher(tenantStore(), { contextCacheSize: 0, agentOptions: { connect: { lookup } } });
     const cache = contextCacheOf(dispatcher)!;

@@ -4,7 +4,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { MtlsError } from '../../errors.js';
 import { followStore } from '../../follow.js';
 import type { CertificateStore, StoreChange } from '../../store.js';
-import { ContextCache, registerContextCache } from '../contexts.js';
+import { ContextCache, registerContextCache, storeHolds } from '../contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions } from '../options.js';
 import type { RuntimeDispatcher } from '../runtime.js';
 import { OriginRouter, type RouterShared } from './router.js';
@@ -61,6 +61,7 @@ export class MtlsAgent extends Agent {
     // New defaults (a CA, verification) apply to every connection: none is kept.
     const all = change.type === 'replace' && change.defaultsChanged;
     for (const router of [...agent.#shared.routers]) router.reconcile(all);
+    agent.#shared.contexts.prune(storeHolds(agent.#shared.store));
   }
 
   /**

@@ -168,7 +168,7 @@ export class OriginRouter extends Dispatcher {
       slot = undefined;
     }
     if (slot === undefined) {
-      const lease = this.#secure ? this.#shared.contexts.lease(match?.entry.certificate, trustFor(this.#shared.options.ca, match?.entry)) : undefined;
+      const lease = this.#secure ? this.#shared.contexts.lease(match?.entry.certificate, trustFor(this.#shared.options.ca, match?.entry), match?.entry.id) : undefined;
       const dispatcher = this.#shared.slotFactory({ origin: this.#origin, secure: this.#secure, match, verify, proxy: this.#proxy, secureContext: lease?.context }, this.#context);
       const presented = { origin: this.#origin, match, secure: this.#secure, proxy: this.#proxy?.display };
       slot = { dispatcher, presented, lease, entry, selected };
