@@ -1,9 +1,13 @@
 // The error contract: every bad input gets an MtlsError with a stable code and a message that says
 // what to do, never the passphrase or key bytes.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MtlsError, loadCertificate, type CertificateSource } from '../../src/index.js';
+import { MtlsError, loadCertificate, readConfig, type CertificateSource } from '../../src/index.js';
 import { PASS, fixture, readFixture } from '../helpers.js';
 
 const pem = (name: string) => readFixture(name).toString();
@@ -114,13 +118,33 @@ describe('fuzzing: any bytes give a LoadedCertificate or an MtlsError, nothing e
     return b;
   }
 
+  /** A message or its inspection holds no passphrase and no run of base64 that could be key or certificate text. */
+  function expectNothingSecret(err: MtlsError): void {
+    for (const text of [err.message, inspect(err, { depth: 4 })]) {
+      expect(text).not.toContain(PASS);
+      expect(text).not.toMatch(/[A-Za-z0-9+/]{40,}/);
+    }
+  }
+
+  /** Fails a run that takes longer than a generous bound (a hang, or unbounded work). */
+  async function bounded<T>(run: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no result within 5 s: a hang or unbounded work')), 5000)));
+    try {
+      return await Promise.race([run, limit]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async function outcome(source: CertificateSource): Promise<void> {
     try {
-      const c = await loadCertificate(source);
+      // Iteration counts are fuzzed too: a low limit keeps each run short (the limit has tests of its own).
+      const c = await bounded(loadCertificate(source, { maxIterations: 20_000 }));
       expect(typeof c.fingerprint256).toBe('string');
     } catch (err) {
       if (!(err instanceof MtlsError)) throw new Error(`not an MtlsError: ${String(err)}`, { cause: err });
-      expect(err.message).not.toContain(PASS);
+      expectNothingSecret(err);
     }
   }
 
@@ -132,8 +156,35 @@ describe('fuzzing: any bytes give a LoadedCertificate or an MtlsError, nothing e
           as === 'pem' ? { pem: bytes, passphrase: PASS } : as === 'pfx' ? { pfx: bytes, passphrase: PASS } : { cert: readFixture('rsa.crt'), key: bytes, passphrase: PASS };
         await outcome(source);
       }),
-      { numRuns: 10_000 },
+      { numRuns: 10_000, seed: 20 },
     );
+  });
+
+  it('mutated certs.json with an inline passphrase and a key path (2,000 runs): a config or an MtlsError that shows neither', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mtls-fuzz-'));
+    const file = join(dir, 'certs.json');
+    const valid = JSON.stringify(
+      { ca: [fixture('ca.crt')], certificates: [{ name: 'a', host: '*.acme.com', port: 8443, cert: fixture('rsa.crt'), key: fixture('rsa.enc.key'), passphrase: PASS }, { host: 'b.test', pfx: fixture('rsa.pfx'), passphraseEnv: 'MTLS_FUZZ_UNSET' }] },
+      null,
+      2,
+    );
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.record({ op: fc.constantFrom('flip' as const, 'cut' as const, 'insert' as const), at: fc.nat(), value: fc.constantFrom(...[...'"\'{}[],: \n\\aZ0.-*'].map((c) => c.charCodeAt(0)), 0, 255) }), { minLength: 1, maxLength: 3 }), async (edits) => {
+          writeFileSync(file, apply(Buffer.from(valid), edits));
+          try {
+            await bounded(readConfig(file, { maxIterations: 20_000 }));
+          } catch (err) {
+            if (!(err instanceof MtlsError)) throw new Error(`not an MtlsError: ${String(err)}`, { cause: err });
+            expectNothingSecret(err);
+            for (let i = 0; i + 6 <= PASS.length; i++) expect(err.message).not.toContain(PASS.slice(i, i + 6));
+          }
+        }),
+        { numRuns: 2_000, seed: 20 },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('random bytes and random text (2,000 runs)', async () => {
