@@ -1,8 +1,9 @@
-// npm run bench [-- resolver|loader|adapter|agent|cpu|proxy|store|watch|tenants|startup|soak ...]: runs the benchmarks, each against its own
+// npm run bench [-- resolver|loader|adapter|agent|cpu|proxy|store|watch|tenants|startup|soak|hostile ...]: runs the benchmarks, each against its own
 // baseline in this process, and prints ratios. Figures go to BENCHMARKS.md by hand.
 import { runAdapterBench } from './adapter.bench.js';
 import { runAgentBench } from './agent.bench.js';
 import { runCpuBench } from './cpu.bench.js';
+import { runHostileBench } from './hostile.bench.js';
 import { runLoaderBench } from './loader.bench.js';
 import { runProxyBench } from './proxy.bench.js';
 import { runResolverBench } from './resolver.bench.js';
@@ -24,11 +25,12 @@ const benches: Record<string, () => string | Promise<string>> = {
   tenants: () => runTenantsBench(),
   startup: () => runStartupBench(),
   soak: () => runSoakBench(),
+  hostile: () => runHostileBench(),
 };
 
 const wanted = process.argv.slice(2);
-// The soak takes minutes: only when named.
-const names = wanted.length > 0 ? wanted : Object.keys(benches).filter((n) => n !== 'soak');
+// The soak and the hostile inputs take minutes: only when named.
+const names = wanted.length > 0 ? wanted : Object.keys(benches).filter((n) => n !== 'soak' && n !== 'hostile');
 console.log(`node ${process.version}, ${new Date().toISOString()}`);
 for (const name of names) {
   const bench = benches[name];
