@@ -2,7 +2,7 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', resolver: 'src/resolver/index.ts', loader: 'src/loader/index.ts', adapter: 'src/adapter/index.ts' },
+    entry: { index: 'src/index.ts', resolver: 'src/resolver/index.ts', loader: 'src/loader/index.ts', adapter: 'src/adapter/index.ts', import: 'src/import/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     clean: true,
@@ -13,7 +13,7 @@ export default defineConfig([
   },
   {
     // The command line: ESM only, with its shebang.
-    entry: { cli: 'src/cli/main.ts' },
+    entry: { cli: 'src/cli/bin.ts' },
     format: ['esm'],
     target: 'node20',
     platform: 'node',

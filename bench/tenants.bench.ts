@@ -46,7 +46,7 @@ export async function runTenantsBench(tenants = 400): Promise<string> {
 
   // 1. One secure context per certificate, custom CA: ours against createSecureContext({ cert, key, ca }).
   const ca = loadCaBundle({ file: `${dir}ca.crt` });
-  const caList = resolveAdapterOptions(new CertificateStore({ ca })).ca;
+  const trust = resolveAdapterOptions(new CertificateStore({ ca })).trust;
   const contextRows: string[][] = [['one secure context (cert + key + custom CA)', 'time', 'vs baseline', 'RSS per context', 'vs baseline']];
   const contextCase = (make: (c: LoadedCertificate) => unknown, from: number) => {
     const keep: unknown[] = [];
@@ -60,7 +60,7 @@ export async function runTenantsBench(tenants = 400): Promise<string> {
     return { ns, bytes };
   };
   const base = contextCase((c) => tls.createSecureContext({ cert: c.tls.cert, key: c.tls.key, ca: caPem }), 0);
-  const ours = contextCase((c) => secureContextFor(c, caList), tenants);
+  const ours = contextCase((c) => secureContextFor(c, trust), tenants);
   const roots = contextCase((c) => tls.createSecureContext({ cert: c.tls.cert, key: c.tls.key, ca: [...tls.rootCertificates, caPem] }), 0);
   contextRows.push(['tls.createSecureContext({ cert, key, ca }) (custom CA only)', formatNs(base.ns), '1.00x', `${(base.bytes / 1024).toFixed(1)} KB`, '1.00x']);
   // A few KB per context is within RSS noise: the memory ratio only where the baseline shows.

@@ -23,8 +23,8 @@ export type {
 } from './resolver/index.js';
 export { loadCertificate, loadCaBundle } from './loader/index.js';
 export type { CaBundle, CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './loader/index.js';
-export { CertificateStore } from './store.js';
-export type { ExpiryEvent, StoreChange, StoreDefaults, StoreEntry, StoreEntryInput, StoreReplacement } from './store.js';
+export { CertificateStore } from './store/store.js';
+export type { ExpiryEvent, StoreChange, StoreDefaults, StoreEntry, StoreEntryInput, StoreReplacement } from './store/store.js';
 export { createDispatcher, createInterceptor, createFetch, MtlsAgent, httpsRequestOptions, createHttpsAgent, MtlsHttpsAgent } from './adapter/index.js';
 export type {
   AdapterOptions,
@@ -40,9 +40,9 @@ export type {
   RuntimeDispatcher,
   SelectEvent,
 } from './adapter/index.js';
-export { readConfig } from './config.js';
-export { watchConfig, ConfigWatcher } from './watch.js';
-export type { ConfigReload, WatchConfigOptions } from './watch.js';
-export type { CertificateConfig, ConfigOptions, LoadedConfig, MtlsConfig } from './config.js';
-export { convertNewmanCertList, convertBrunoConfig, convertInsomniaCertificates, convertPlaywrightCertificates, convertCypressCertificates, convertK6TlsAuth } from './importers.js';
-export type { ImportOptions, ImportResult } from './importers.js';
+export { readConfig } from './config/read.js';
+export { watchConfig, ConfigWatcher } from './config/watch.js';
+export type { ConfigReload, WatchConfigOptions } from './config/watch.js';
+export type { CertificateConfig, ConfigOptions, LoadedConfig, MtlsConfig } from './config/read.js';
+export { convertNewmanCertList, convertBrunoConfig, convertInsomniaCertificates, convertPlaywrightCertificates, convertCypressCertificates, convertK6TlsAuth } from './import/index.js';
+export type { ImportOptions, ImportResult } from './import/index.js';

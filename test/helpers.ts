@@ -5,12 +5,25 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { fileURLToPath } from 'node:url';
+import { loadCaBundle, type CaBundle, type MtlsError } from '../src/index.js';
 
 /** Where global-setup put the OpenSSL-made fixtures. */
 export const FIXTURES = fileURLToPath(new URL('../.tmp/fixtures/', import.meta.url));
 export const PASS = 'correct horse';
 export const fixture = (name: string): string => `${FIXTURES}${name}`;
 export const readFixture = (name: string): Buffer => readFileSync(fixture(name));
+/** The test CA (it issued the test servers' certificates and the client certificates' intermediate). */
+export const testCa = (): CaBundle => loadCaBundle({ file: fixture('ca.crt') });
+
+/** The error `run` throws or rejects with (the test fails when it returns). */
+export async function caught(run: () => unknown): Promise<MtlsError> {
+  try {
+    await run();
+  } catch (err) {
+    return err as MtlsError;
+  }
+  throw new Error('expected an error');
+}
 
 /** What `openssl x509` prints for a certificate file, as the loader's fields. */
 export function opensslX509(file: string): Record<string, string> {

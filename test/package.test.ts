@@ -78,6 +78,7 @@ describe('the built package', () => {
   it.each([
     ['loader', /(^|\/)undici(\/|$)/],
     ['adapter', /(^|\/)node-forge(\/|$)/],
+    ['import', /(^|\/)(undici|node-forge)(\/|$)/],
   ])('mtls-resolver/%s loads without %s', (name, forbidden) => {
     for (const kind of ['esm', 'cjs'] as const) {
       const loaded = loadedSpecifiers(kind, dist(`${name}.${kind === 'esm' ? 'js' : 'cjs'}`));
@@ -112,7 +113,7 @@ describe('the built package', () => {
   it('package.json declares what the design promises', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
     expect(pkg).toMatchObject({ name: 'mtls-resolver', type: 'module', sideEffects: false, engines: { node: '>=20.18.1' } });
-    expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(['.', './resolver', './loader', './adapter']));
+    expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(['.', './resolver', './loader', './adapter', './import']));
   });
 
   it('the tarball holds the license and the examples the README links to', () => {

@@ -2,17 +2,16 @@
 // passphrase and a JSON syntax error, a secret written where an environment variable's name
 // belongs. Checked in the error, its util.inspect (causes included), the CLI's stderr, the
 // watcher's error event and the process warning.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { jsonSyntaxError } from '../src/config/json.js';
 import { CertificateStore, loadCaBundle, loadCertificate, readConfig, watchConfig, type MtlsError } from '../src/index.js';
-import { fixture, readFixture } from './helpers.js';
+import { runCli } from './cli/run.js';
+import { caught, fixture, readFixture } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mtls-secrets-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,14 +31,6 @@ function expectNoSecret(text: string, secret: string): void {
   expect(text).not.toContain('BEGIN');
 }
 
-async function caught(run: () => unknown): Promise<MtlsError> {
-  try {
-    await run();
-  } catch (err) {
-    return err as MtlsError;
-  }
-  throw new Error('expected an error');
-}
 
 /** Both the message and everything util.inspect shows (the cause chain too). */
 const shown = (err: MtlsError) => `${err.message}\n${inspect(err, { depth: 5 })}`;
@@ -95,10 +86,8 @@ describe('an inline passphrase in a certs.json with a syntax error', () => {
   });
 
   it('nor does the CLI', async () => {
-    const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve) =>
-      execFile(process.execPath, ['--import', 'tsx', cli, 'resolve', 'https://a.test/', '--config', file], (_err, stdout, stderr) => resolve({ stdout, stderr })),
-    );
+    const { code, stdout, stderr } = await runCli(['resolve', 'https://a.test/', '--config', file]);
+    expect(code).toBe(1);
     expect(stderr).toMatch(/^error ERR_INVALID_CONFIG: .*line 4, column 20/);
     expectNoSecret(stdout + stderr, PASSPHRASE);
   });

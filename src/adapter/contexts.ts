@@ -1,125 +1,22 @@
-// Trust and TLS contexts: Node's default roots, custom CAs added to them (never replacing them),
-// and one secure context per (certificate, CA list), built once and reused by every connection.
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+// TLS secure contexts: one per (certificate, trust), built once and reused by every connection,
+// held by each adapter's ContextCache while connections use them.
 import * as tls from 'node:tls';
-import { MtlsError } from '../errors.js';
-import type { CaBundle, LoadedCertificate } from '../loader/types.js';
+import type { LoadedCertificate } from '../loader/types.js';
+import { Trust, extraCaCertificates } from './trust.js';
 
-/** CA certificates as the options take them: a CaBundle, PEM text, DER bytes, or an array of them. */
-export type CaInput = CaBundle | string | Uint8Array | Array<CaBundle | string | Uint8Array>;
-
-let defaultCas: string[] | undefined;
-
-/**
- * Node's default trust store: `tls.getCACertificates('default')` where Node has it (22.15+),
- * else the bundled roots plus the file named by NODE_EXTRA_CA_CERTS, as Node 20 itself trusts.
- */
-export function defaultCaCertificates(): string[] {
-  if (defaultCas !== undefined) return defaultCas;
-  const getCa = (tls as { getCACertificates?: (type?: string) => string[] }).getCACertificates;
-  if (typeof getCa === 'function') {
-    defaultCas = [...getCa('default')];
-  } else {
-    defaultCas = [...tls.rootCertificates];
-    const extra = process.env.NODE_EXTRA_CA_CERTS;
-    if (extra) {
-      try {
-        defaultCas.push(readFileSync(extra, 'utf8'));
-      } catch {
-        // Node warns about an unreadable NODE_EXTRA_CA_CERTS itself at startup.
-      }
-    }
-  }
-  return defaultCas;
-}
-
-function caPem(value: CaBundle | string | Uint8Array): string {
-  if (typeof value === 'string') return value;
-  if (value instanceof Uint8Array) {
-    const text = Buffer.from(value).toString('utf8');
-    if (text.includes('-----BEGIN')) return text;
-    try {
-      return new X509Certificate(value).toString();
-    } catch (err) {
-      throw new MtlsError('ERR_MALFORMED_CERTIFICATE', 'The ca bytes are neither PEM nor a DER certificate.', { cause: err });
-    }
-  }
-  if (typeof value === 'object' && value !== null && typeof value.pem === 'string') return value.pem;
-  throw new MtlsError('ERR_INVALID_OPTION', 'The option ca must be PEM text, DER bytes, a CaBundle from loadCaBundle(), or an array of them.');
-}
-
-// The same custom CAs give the same list object, so that the secure contexts keyed by it are
-// shared by every adapter made with them; each list remembers its custom part (see below).
-const caLists = new Map<string, string[]>();
-const customOf = new WeakMap<string[], string>();
-
-function caList(custom: string[]): string[] {
-  const key = custom.join('\n');
-  let list = caLists.get(key);
-  if (list === undefined) {
-    list = [...defaultCaCertificates(), ...custom];
-    caLists.set(key, list);
-    customOf.set(list, key);
-  }
-  return list;
-}
-
-const caListIds = new WeakMap<string[], number>();
-let nextCaListId = 1;
-
-/** A short token per CA list (0: Node's defaults), for names that must differ when trust differs (TLS session caches). */
-export function caListToken(list: string[] | undefined): string {
-  if (list === undefined) return 'ca0';
-  let id = caListIds.get(list);
-  if (id === undefined) caListIds.set(list, (id = nextCaListId++));
-  return `ca${id}`;
-}
-
-/** Node's default roots plus `input`, as one shared list; undefined for none (Node's defaults as they are). */
-export function resolveCaList(input: CaInput | undefined): string[] | undefined {
-  const custom = input === undefined ? [] : (Array.isArray(input) ? input : [input]).map(caPem);
-  return custom.length === 0 ? undefined : caList(custom);
-}
-
-// An entry's own CAs on top of a list: one shared list per (list, entry CAs), so that entries
-// with the same CAs share contexts and connections of different trust never do.
-const withEntryCa = new WeakMap<readonly CaBundle[], WeakMap<object, string[]>>();
-
-/**
- * The CA list for connections that present `entry`: the adapter's list (`list`, undefined for
- * Node's defaults) plus the entry's own `ca`; `list` itself when the entry has none.
- */
-export function trustFor(list: string[] | undefined, entry: object | undefined): string[] | undefined {
-  const own = (entry as { readonly ca?: readonly CaBundle[] } | undefined)?.ca;
-  if (own === undefined || own.length === 0) return list;
-  let byList = withEntryCa.get(own);
-  if (byList === undefined) withEntryCa.set(own, (byList = new WeakMap()));
-  const key = list ?? DEFAULT_CA;
-  let combined = byList.get(key);
-  if (combined === undefined) {
-    const base = list === undefined ? [] : [customOf.get(list) ?? list.join('\n')];
-    combined = caList([...base, ...own.map((bundle) => bundle.pem)]);
-    byList.set(key, combined);
-  }
-  return combined;
-}
-
-// One secure context per (certificate, CA list) for what has no adapter cache (a proxy's own
+// One secure context per (certificate, trust) for what has no adapter cache (a proxy's own
 // client certificate): the key is parsed once, here. Keyed weakly, so removed certificates take
 // theirs with them. The adapters keep theirs in a ContextCache (below).
-const contexts = new WeakMap<object, WeakMap<object, tls.SecureContext>>();
+const contexts = new WeakMap<object, WeakMap<Trust, tls.SecureContext>>();
 const NO_CERTIFICATE = {};
-const DEFAULT_CA = {};
 
-export function secureContextFor(certificate: LoadedCertificate | undefined, ca: string[] | undefined): tls.SecureContext {
-  const byCert = contexts.get(certificate ?? NO_CERTIFICATE) ?? new WeakMap<object, tls.SecureContext>();
+export function secureContextFor(certificate: LoadedCertificate | undefined, trust: Trust): tls.SecureContext {
+  const byCert = contexts.get(certificate ?? NO_CERTIFICATE) ?? new WeakMap<Trust, tls.SecureContext>();
   contexts.set(certificate ?? NO_CERTIFICATE, byCert);
-  const caKey = ca ?? DEFAULT_CA;
-  let context = byCert.get(caKey);
+  let context = byCert.get(trust);
   if (context === undefined) {
-    context = createContext(certificate, ca);
-    byCert.set(caKey, context);
+    context = createContext(certificate, trust);
+    byCert.set(trust, context);
   }
   return context;
 }
@@ -161,13 +58,13 @@ export class ContextCache {
     this.#idleLimit = idleLimit;
   }
 
-  /** A context for `certificate` (of the store entry `entryId`) and the CA list `ca`. */
-  lease(certificate: LoadedCertificate | undefined, ca: string[] | undefined, entryId?: string): ContextLease {
+  /** A context for `certificate` (of the store entry `entryId`) and `trust`. */
+  lease(certificate: LoadedCertificate | undefined, trust: Trust, entryId?: string): ContextLease {
     // By the certificate object, not its fingerprint: the same leaf may come with another chain.
-    const key = `${certificate === undefined ? '-' : certificateToken(certificate)}\n${caListToken(ca)}`;
+    const key = `${certificate === undefined ? '-' : certificateToken(certificate)}\n${trust.token}`;
     let cached = this.#all.get(key);
     if (cached === undefined || cached.stale) {
-      cached = { context: createContext(certificate, ca), refs: 0, certificate, entries: new Set(), stale: false };
+      cached = { context: createContext(certificate, trust), refs: 0, certificate, entries: new Set(), stale: false };
       this.#all.set(key, cached);
     } else if (cached.refs === 0) {
       this.#idle.delete(key);
@@ -277,60 +174,30 @@ type NativeContext = { addCACert?: (pem: string) => void };
 
 /**
  * A secure context for a certificate that trusts Node's default roots plus the custom CAs of
- * `ca`. Passing the whole list as `ca` makes OpenSSL parse every root again (~150 PEMs: about
+ * `trust`. Passing the whole list as `ca` makes OpenSSL parse every root again (~150 PEMs: about
  * 28 ms and 0.9 MB per context). Instead the context starts from Node's shared root store (parsed
  * once per process) and gets only the custom CAs added, as Node's own `ca` option adds each one
  * (`addCACert` on the native context, which first gives the context its own copy of the shared
  * store: references to the parsed roots, not new parses): about 1-4 ms and a few KB. Where the
  * default store is not what Node's copy holds (NODE_EXTRA_CA_CERTS on Node < 22.15, whose copy
- * omits that file), the file's certificates that Node does not bundle are added too; a list this
- * module did not make is passed whole.
+ * omits that file), the file's certificates that Node does not bundle are added too.
  */
-function createContext(certificate: LoadedCertificate | undefined, ca: string[] | undefined): tls.SecureContext {
-  const context = buildContext(certificate, ca);
+function createContext(certificate: LoadedCertificate | undefined, trust: Trust): tls.SecureContext {
+  const context = buildContext(certificate, trust);
   contextsMade++;
   contextsLive++;
   contextsCollected.register(context, undefined);
   return context;
 }
 
-function buildContext(certificate: LoadedCertificate | undefined, ca: string[] | undefined): tls.SecureContext {
+function buildContext(certificate: LoadedCertificate | undefined, trust: Trust): tls.SecureContext {
   const material = certificate === undefined ? {} : { cert: certificate.tls.cert, key: certificate.tls.key };
-  const custom = ca === undefined ? undefined : customOf.get(ca);
-  if (ca !== undefined && custom === undefined) return tls.createSecureContext({ ...material, ca });
   const context = tls.createSecureContext(material);
-  if (custom === undefined) return context;
+  if (trust.isDefault) return context;
   const native = (context as tls.SecureContext & { context?: NativeContext }).context;
-  if (typeof native?.addCACert !== 'function') return tls.createSecureContext({ ...material, ca: ca! });
+  if (typeof native?.addCACert !== 'function') return tls.createSecureContext({ ...material, ca: trust.list()! });
   const extra = extraCaCertificates();
   if (extra !== undefined) native.addCACert(extra);
-  native.addCACert(custom);
+  native.addCACert(trust.custom);
   return context;
-}
-
-let extraCas: string | null | undefined;
-
-/**
- * NODE_EXTRA_CA_CERTS's certificates where Node's copy of its root store leaves them out (before
- * tls.getCACertificates), without those Node bundles anyway: the file is often the system bundle,
- * mostly the same roots, and each certificate added here is parsed again for every context.
- */
-function extraCaCertificates(): string | undefined {
-  if (extraCas === undefined) {
-    extraCas = null;
-    const hasGetCa = typeof (tls as { getCACertificates?: unknown }).getCACertificates === 'function';
-    const file = process.env.NODE_EXTRA_CA_CERTS;
-    if (!hasGetCa && file) {
-      try {
-        const body = (pem: string) => pem.replace(/-----[^-]+-----|\s/g, '');
-        const bundled = new Set(tls.rootCertificates.map(body));
-        const blocks = readFileSync(file, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-        const own = blocks.filter((pem) => !bundled.has(body(pem)));
-        extraCas = own.length > 0 ? own.join('\n') : null;
-      } catch {
-        // Node warns about an unreadable NODE_EXTRA_CA_CERTS itself at startup.
-      }
-    }
-  }
-  return extraCas ?? undefined;
 }

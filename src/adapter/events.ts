@@ -4,7 +4,6 @@ import { channel } from 'node:diagnostics_channel';
 import type { TLSSocket } from 'node:tls';
 import type { LoadedCertificate } from '../loader/types.js';
 import type { Match } from '../resolver/types.js';
-import type { ResolvedAdapterOptions } from './options.js';
 
 /** What `onSelect` and the `mtls-resolver:select` channel receive for every request that presents a certificate. */
 export interface SelectEvent {
@@ -46,7 +45,7 @@ const selectChannel = channel('mtls-resolver:select');
 const connectChannel = channel('mtls-resolver:connect');
 
 /** Reports a selection to onSelect and the diagnostics channel. */
-export function reportSelect(options: ResolvedAdapterOptions, origin: string, match: Match<LoadedCertificate>, proxy?: string): void {
+export function reportSelect(options: { readonly onSelect: ((event: SelectEvent) => void) | undefined }, origin: string, match: Match<LoadedCertificate>, proxy?: string): void {
   if (options.onSelect === undefined && !selectChannel.hasSubscribers) return;
   const event: SelectEvent = {
     origin,

@@ -1,5 +1,5 @@
-// node:https (and so axios, got, node-fetch, ws): request options to spread, or an Agent that
-// picks the certificate per request.
+// node:https (and so axios, got, node-fetch, ws): an Agent that picks the certificate per request
+// (request options to spread for one request: https-options.ts).
 import * as https from 'node:https';
 import type { ClientRequest } from 'node:http';
 import { isIP } from 'node:net';
@@ -7,73 +7,22 @@ import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { MtlsError, isMtlsError } from '../errors.js';
 import type { LoadedCertificate } from '../loader/types.js';
-import { isSecureProtocol } from '../resolver/host.js';
 import type { Match } from '../resolver/types.js';
-import { followStore } from '../follow.js';
-import type { CertificateStore, StoreChange, StoreEntry } from '../store.js';
+import { followStore } from '../store/followers.js';
+import type { CertificateStore, StoreChange, StoreEntry } from '../store/store.js';
+import { chooseFor } from './choose.js';
 import { describeConnectError } from './errors.js';
 import { reportConnect, reportSelect } from './events.js';
-import { caListToken, ContextCache, registerContextCache, storeHolds, trustFor } from './contexts.js';
+import { ContextCache, registerContextCache, storeHolds } from './contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
 import { StoreMemo, noLongerApplies } from './memo.js';
 import { CONNECT_TIMEOUT, openTunnel } from './proxy.js';
-import { redactedTls } from './redact.js';
 
 declare module 'https' {
   interface RequestOptions {
     /** Per request, with an agent from `createHttpsAgent`: present this entry, or verify (or not) this server. */
     mtls?: RequestMtlsOptions;
   }
-}
-
-function resolveFor(store: CertificateStore, url: URL, o: ResolvedAdapterOptions, select: string | undefined): Match<LoadedCertificate> | undefined {
-  if (!isSecureProtocol(url.protocol)) return undefined;
-  return select === undefined ? store.resolve(url, { fallbackToPrimary: o.fallbackToPrimary }) : store.resolve(url, { select });
-}
-
-/**
- * The TLS fields for one `https.request` (or `http2.connect`, `tls.connect`): `cert` and `key` of
- * the certificate the store resolves for `url` (none for http or a host that matches nothing),
- * `ca` (Node's roots plus yours) and `rejectUnauthorized`. `cert` and `key` are bytes that print
- * as a token naming the certificate, never as PEM: an agent or an error that carries these options
- * does not show the key. Node's global agent keys its sockets by `cert` and `key`, so two
- * certificates never share a socket. For many requests, {@link createHttpsAgent} is faster.
- *
- * @example
- * ```ts
- * https.request(url, { ...httpsRequestOptions(store, url), method: 'POST' }, onResponse);
- * http2.connect(origin, httpsRequestOptions(store, origin));
- * ```
- */
-export function httpsRequestOptions(
-  store: CertificateStore,
-  url: string | URL,
-  options: AdapterOptions & RequestMtlsOptions = {},
-): HttpsTlsOptions {
-  const resolved = resolveAdapterOptions(store, options);
-  const u = new URL(String(url));
-  const match = resolveFor(store, u, resolved, options.select);
-  if (match !== undefined) reportSelect(resolved, u.origin, match);
-  const ca = trustFor(resolved.ca, match?.entry);
-  return {
-    ...(match === undefined ? {} : redactedTls(match.entry.certificate)),
-    ...(ca === undefined ? {} : { ca }),
-    rejectUnauthorized: options.rejectUnauthorized ?? resolved.rejectUnauthorized,
-  };
-}
-
-/**
- * What {@link httpsRequestOptions} returns: fit to spread into `https.request`, `http2.connect` or
- * `tls.connect` options, and to pass to `new https.Agent(...)`.
- */
-export interface HttpsTlsOptions extends Pick<tls.SecureContextOptions, 'cert' | 'key' | 'ca'> {
-  /** The certificate chain, as bytes that print as a token naming the certificate. */
-  cert?: Buffer;
-  /** The private key, as bytes that print as a token, never as PEM. */
-  key?: Buffer;
-  /** Node's default roots plus your CA certificates and the chosen entry's; absent for Node's defaults. */
-  ca?: string[];
-  rejectUnauthorized: boolean;
 }
 
 /** Options of {@link createHttpsAgent}. */
@@ -150,7 +99,7 @@ export class MtlsHttpsAgent extends https.Agent {
     registerContextCache(this, this.#contexts);
     this.#resolutions = new StoreMemo(store, (origin): Resolution => {
       const url = new URL(origin);
-      return { url, match: resolveFor(store, url, resolved, undefined), tails: [undefined, undefined] };
+      return { url, match: chooseFor(store, url, resolved), tails: [undefined, undefined] };
     });
     this.#unfollow = followStore(store, this, MtlsHttpsAgent.#onChange);
   }
@@ -182,21 +131,22 @@ export class MtlsHttpsAgent extends https.Agent {
     const verify = this.#verify(o, own);
     if (select !== undefined) {
       const url = new URL(originOf(o));
-      return { url, match: resolveFor(this.#store, url, this.#resolved, select), selected: true, verify };
+      return { url, match: chooseFor(this.#store, url, this.#resolved, select), selected: true, verify };
     }
     const resolution = this.#resolutions.get(originOf(o)); // one resolution per origin, not per request
     return { url: resolution.url, match: resolution.match, selected: false, verify, resolution };
   }
 
   #verify(o: https.RequestOptions, own = this.#own(o)): boolean {
-    return own?.rejectUnauthorized ?? o.rejectUnauthorized ?? this.#resolved.rejectUnauthorized;
+    // Node's own per-request rejectUnauthorized counts as the request's, after its mtls one.
+    return this.#resolved.verify(own?.rejectUnauthorized ?? o.rejectUnauthorized);
   }
 
   /** What the pool name adds to Node's: the certificate, the verification and the trust. */
   #tail(match: Match<LoadedCertificate> | undefined, verify: boolean): string {
     const cert = match === undefined ? '-' : `${match.entry.id}/${match.entry.certificate.fingerprint256}`;
     // The trust is in the name: https.Agent caches TLS sessions by name, and a resumed session is not verified again.
-    return `:mtls:${cert}:${verify}:${caListToken(trustFor(this.#resolved.ca, match?.entry))}`;
+    return `:mtls:${cert}:${verify}:${this.#resolved.trust.withEntry(match?.entry).token}`;
   }
 
   override getName(o: AgentRequestOptions = {}): string {
@@ -241,7 +191,7 @@ export class MtlsHttpsAgent extends https.Agent {
     const choice = o[kChoice] ?? this.#choose(o);
     const name = this.getName(o);
     // The socket's secure context, released when the socket closes (see ContextCache).
-    const lease = this.#contexts.lease(choice.match?.entry.certificate, trustFor(this.#resolved.ca, choice.match?.entry), choice.match?.entry.id);
+    const lease = this.#contexts.lease(choice.match?.entry.certificate, this.#resolved.trust.withEntry(choice.match?.entry), choice.match?.entry.id);
     const tlsOptions = { ...o, secureContext: lease.context, rejectUnauthorized: choice.verify };
     const route = this.#resolved.proxy?.routeFor(choice.url);
     const ready = (socket: Duplex) => {
@@ -296,7 +246,7 @@ export class MtlsHttpsAgent extends https.Agent {
     for (const name of this.#stale) if (!inUse(name)) this.#stale.delete(name);
     const current = new Map<string, Match<LoadedCertificate> | undefined>();
     const currentFor = (url: URL) => {
-      if (!current.has(url.origin)) current.set(url.origin, resolveFor(this.#store, url, this.#resolved, undefined));
+      if (!current.has(url.origin)) current.set(url.origin, chooseFor(this.#store, url, this.#resolved));
       return current.get(url.origin);
     };
     for (const [name, choice] of this.#live) {

@@ -1,7 +1,9 @@
 export { createDispatcher, createInterceptor, createFetch, MtlsAgent } from './undici/index.js';
 export type { DispatcherOptions, FetchOptions, MtlsFetch, MtlsInterceptor, MtlsRequestInit } from './undici/index.js';
-export { httpsRequestOptions, createHttpsAgent, MtlsHttpsAgent } from './https.js';
-export type { HttpsAgentOptions, HttpsTlsOptions } from './https.js';
+export { createHttpsAgent, MtlsHttpsAgent } from './https.js';
+export type { HttpsAgentOptions } from './https.js';
+export { httpsRequestOptions } from './https-options.js';
+export type { HttpsTlsOptions } from './https-options.js';
 export type { AdapterOptions, RequestMtlsOptions } from './options.js';
 export type { ConnectEvent, SelectEvent } from './events.js';
 export type { RuntimeDispatcher } from './runtime.js';

@@ -3,7 +3,7 @@
 // is not resolved on every request while validity (R6) is checked at most that late.
 import type { LoadedCertificate } from '../loader/types.js';
 import type { Match } from '../resolver/types.js';
-import type { CertificateStore, StoreEntry } from '../store.js';
+import type { CertificateStore, StoreEntry } from '../store/store.js';
 
 export const RESOLUTION_TTL_MS = 1000;
 

@@ -1,10 +1,11 @@
 // Options in, resolved options out: the caller's, then the store's defaults, then the library's.
 import { MtlsError } from '../errors.js';
-import type { CertificateStore, StoreDefaults } from '../store.js';
+import type { CertificateStore, StoreDefaults } from '../store/store.js';
 import { ownFields } from '../own.js';
-import { DEFAULT_CONTEXT_CACHE_SIZE, resolveCaList, type CaInput } from './contexts.js';
+import { DEFAULT_CONTEXT_CACHE_SIZE } from './contexts.js';
 import type { SelectEvent } from './events.js';
 import { resolveProxy, type ProxyOption, type ProxyPlan, type ProxyTlsOptions } from './proxy.js';
+import { Trust, type CaInput } from './trust.js';
 
 /** Options of every adapter. */
 export interface AdapterOptions {
@@ -17,10 +18,10 @@ export interface AdapterOptions {
   /** Called for every request that presents a certificate. */
   onSelect?: (event: SelectEvent) => void;
   /**
-   * Reach targets through an HTTP(S) proxy: a URL (`http://user:password@proxy:3128`), `'env'`
-   * for HTTPS_PROXY / HTTP_PROXY / NO_PROXY, or `false`. Default: `'env'` when
-   * `NODE_USE_ENV_PROXY=1` (as Node's own clients), else none. The client certificate is presented
-   * to the target inside the CONNECT tunnel, never to the proxy.
+   * Reach targets through a proxy: a URL (`http://user:password@proxy:3128`, `https://...`,
+   * `socks5://...` or `socks5h://...`), `'env'` for HTTPS_PROXY / HTTP_PROXY / NO_PROXY, or `false`.
+   * Default: `'env'` when `NODE_USE_ENV_PROXY=1` (as Node's own clients), else none. The client
+   * certificate is presented to the target inside the tunnel (CONNECT or SOCKS5), never to the proxy.
    */
   proxy?: ProxyOption;
   /** TLS settings of an `https://` proxy (its CA, verification, its own client certificate). */
@@ -42,10 +43,15 @@ export interface RequestMtlsOptions {
 }
 
 export interface ResolvedAdapterOptions {
-  /** The full CA list (Node's defaults + custom), or undefined for Node's defaults as they are. Live: follows the store's defaults. */
-  readonly ca: string[] | undefined;
-  /** Live: follows the store's defaults unless the caller set it. */
+  /** The adapter's trust (its `ca`, else the store's, added to Node's roots). Live: follows the store's defaults. */
+  readonly trust: Trust;
+  /** The adapter's verification. Live: follows the store's defaults unless the caller set it. */
   readonly rejectUnauthorized: boolean;
+  /**
+   * The one merge of a verification setting: the request's own (given for its origin), else the
+   * adapter's, else the store's, else true.
+   */
+  verify(request: boolean | undefined): boolean;
   fallbackToPrimary: boolean;
   onSelect: ((event: SelectEvent) => void) | undefined;
   /** undefined: direct connections. */
@@ -67,26 +73,29 @@ export function resolveAdapterOptions(store: CertificateStore, given: AdapterOpt
   if (onSelect !== undefined && typeof onSelect !== 'function') throw new MtlsError('ERR_INVALID_OPTION', 'The option onSelect must be a function.');
   const { contextCacheSize = DEFAULT_CONTEXT_CACHE_SIZE } = options;
   if (!Number.isSafeInteger(contextCacheSize) || contextCacheSize < 0) throw new MtlsError('ERR_INVALID_OPTION', 'The option contextCacheSize must be a whole number, 0 or more (idle secure contexts kept for reuse).');
-  const own = options.ca === undefined ? undefined : { ca: resolveCaList(options.ca) };
+  const own = options.ca === undefined ? undefined : Trust.of(options.ca);
+  // The store's part, snapshotted per defaults object (a replace with new defaults makes a new one).
   let seen: StoreDefaults | undefined;
-  let fromStore: string[] | undefined;
-  const caNow = () => {
-    if (own !== undefined) return own.ca;
+  let fromStore = Trust.DEFAULT;
+  const trustNow = () => {
+    if (own !== undefined) return own;
     if (store.defaults !== seen) {
       seen = store.defaults;
-      fromStore = resolveCaList(seen.ca);
+      fromStore = Trust.of(seen.ca);
     }
     return fromStore;
   };
-  caNow(); // a bad CA fails here, not at the first connection
+  trustNow(); // a bad CA fails here, not at the first connection
   const rejectUnauthorized = options.rejectUnauthorized;
+  const adapterVerify = () => rejectUnauthorized ?? store.defaults.rejectUnauthorized ?? true;
   return {
-    get ca() {
-      return caNow();
+    get trust() {
+      return trustNow();
     },
     get rejectUnauthorized() {
-      return rejectUnauthorized ?? store.defaults.rejectUnauthorized ?? true;
+      return adapterVerify();
     },
+    verify: (request) => request ?? adapterVerify(),
     fallbackToPrimary: fallbackToPrimary === true,
     onSelect,
     proxy: resolveProxy(options.proxy, options.proxyTls),

@@ -9,7 +9,8 @@ import type { Duplex } from 'node:stream';
 import { MtlsError } from '../errors.js';
 import type { LoadedCertificate } from '../loader/types.js';
 import { isSecureProtocol } from '../resolver/host.js';
-import { resolveCaList, secureContextFor, type CaInput } from './contexts.js';
+import { secureContextFor } from './contexts.js';
+import { Trust, type CaInput } from './trust.js';
 
 /**
  * The `proxy` option: a proxy URL (`http://`, `https://`, or `socks5://` / `socks5h://`,
@@ -77,7 +78,6 @@ function parseProxyUrl(value: string | URL, where: string, tlsOptions: ProxyTlsO
   const authorization = !isSocks && hasCredentials ? `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` : undefined;
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
   const port = url.port === '' ? (isSocks ? 1080 : secure ? 443 : 80) : Number(url.port);
-  const ca = tlsOptions.ca === undefined ? undefined : resolveCaList(tlsOptions.ca);
   return {
     display: `${url.protocol}//${url.host}`,
     hostname,
@@ -86,7 +86,7 @@ function parseProxyUrl(value: string | URL, where: string, tlsOptions: ProxyTlsO
     authorization,
     // curl's convention: socks5:// resolves target names here, socks5h:// (and socks://) at the proxy.
     socks: isSocks ? { user: hasCredentials ? user : undefined, password: hasCredentials ? password : undefined, remoteDns: url.protocol !== 'socks5:' } : undefined,
-    context: secure ? secureContextFor(tlsOptions.certificate, ca) : undefined,
+    context: secure ? secureContextFor(tlsOptions.certificate, Trust.of(tlsOptions.ca)) : undefined,
     rejectUnauthorized: tlsOptions.rejectUnauthorized ?? true,
   };
 }

@@ -10,7 +10,7 @@ import { createFetch } from '../adapter/undici/index.js';
 import { loadCaBundle } from '../loader/ca.js';
 import { issueCertificate, makePfx } from './issue.js';
 import { loadCertificate } from '../loader/load.js';
-import { CertificateStore } from '../store.js';
+import { CertificateStore } from '../store/store.js';
 import { styleFor, table } from './output.js';
 
 const DAY = 86_400_000;

@@ -66,7 +66,13 @@ export interface SafeWriter {
   raw(bytes: Uint8Array): void;
 }
 
-export function safeWriter(stream: NodeJS.WriteStream): SafeWriter {
+/** What the CLI writes to: the process's streams, or a test's. */
+export interface WritableText {
+  readonly isTTY?: boolean;
+  write(chunk: string | Uint8Array): unknown;
+}
+
+export function safeWriter(stream: WritableText): SafeWriter {
   return {
     get isTTY() {
       return stream.isTTY;

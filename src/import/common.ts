@@ -3,9 +3,9 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MtlsError } from '../errors.js';
-import type { CertificateConfig, MtlsConfig } from '../config.js';
+import type { CertificateConfig, MtlsConfig } from '../config/read.js';
 import { parsePortRule } from '../resolver/entry.js';
-import { parseHostPattern } from '../resolver/host.js';
+import { parseHostPattern } from '../resolver/pattern.js';
 import type { PortRule } from '../resolver/types.js';
 
 /** A converted config, and every place where the meaning changed. */
@@ -116,4 +116,24 @@ export function writeMaterial(value: InMemory, name: string, options: ImportOpti
   writeFileSync(file, bytes, { mode: 0o600 });
   chmodSync(file, 0o600);
   return file;
+}
+
+/** The list of certificates in a tool's file: the input itself, or the first of `paths` that holds an array. */
+export function listIn(input: unknown, paths: string[][], what: string, shape: string): unknown[] {
+  if (Array.isArray(input)) return input;
+  for (const path of paths) {
+    let value: unknown = input;
+    for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+    if (Array.isArray(value)) return value;
+  }
+  throw invalid(what, `it must be ${shape}.`);
+}
+
+export const record = (value: unknown): Record<string, unknown> => (typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {});
+
+/** A file path from the input, or in-memory material written to options.materialDir; undefined (noted) when neither. */
+export function pathOrMemory(value: unknown, name: string, options: ImportOptions, baseDir: string, where: string, notes: string[]): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (inMemory(value)) return writeMaterial(value, name, options, where, notes);
+  return fileOf(value, baseDir);
 }

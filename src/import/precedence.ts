@@ -4,8 +4,8 @@
 // certificate is added again for the overlap (the intersection of the two patterns), after the
 // other: it then outranks it exactly there. An entry the peer never reaches (covered by one it
 // takes first) is dropped with a note.
-import type { CertificateConfig } from '../config.js';
-import { matchesHost } from '../resolver/host.js';
+import type { CertificateConfig } from '../config/read.js';
+import { matchesHost } from '../resolver/pattern.js';
 import type { PortRule } from '../resolver/types.js';
 import { loadable, refused, type ImportResult } from './common.js';
 

@@ -1,12 +1,10 @@
 import { createPublicKey, type KeyObject, type X509Certificate } from 'node:crypto';
 import { inspect } from 'node:util';
 import { MtlsError } from '../errors.js';
-import { DEFAULT_MAX_INPUT_BYTES, checkSize, readLimited } from './input.js';
-import { keyFromDer, keyFromPem } from './key.js';
-import { isSelfSigned, nameOf, orderChain, statusAt, statusWarnings, summarize, toX509 } from './metadata.js';
-import { ADVICE, asBytes, asText, looksLikePem, parsePem, sniffDer, type PemBlock } from './pem.js';
+import { DEFAULT_MAX_INPUT_BYTES } from './input.js';
+import { DEFAULT_EXPIRY_WARNING_DAYS, isSelfSigned, nameOf, orderChain, statusAt, statusWarnings, summarize } from './metadata.js';
 import { DEFAULT_MAX_ITERATIONS, boundedAsync, boundedSync } from './kdf.js';
-import { readPfx } from './pfx.js';
+import { collect, readFiles, type Material } from './collect.js';
 import type { CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './types.js';
 
 interface ResolvedLoadOptions {
@@ -17,7 +15,7 @@ interface ResolvedLoadOptions {
 }
 
 export function resolveOptions(options: LoadOptions): ResolvedLoadOptions {
-  const { now = new Date(), expiryWarningDays = 30, maxInputBytes = DEFAULT_MAX_INPUT_BYTES, maxIterations = DEFAULT_MAX_ITERATIONS } = options;
+  const { now = new Date(), expiryWarningDays = DEFAULT_EXPIRY_WARNING_DAYS, maxInputBytes = DEFAULT_MAX_INPUT_BYTES, maxIterations = DEFAULT_MAX_ITERATIONS } = options;
   if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new MtlsError('ERR_INVALID_OPTION', 'The option now must be a valid Date.');
   if (!Number.isFinite(expiryWarningDays) || expiryWarningDays < 0) {
     throw new MtlsError('ERR_INVALID_OPTION', 'The option expiryWarningDays must be a number of days, 0 or more.');
@@ -29,131 +27,6 @@ export function resolveOptions(options: LoadOptions): ResolvedLoadOptions {
     throw new MtlsError('ERR_INVALID_OPTION', 'The option maxIterations must be a positive whole number (key-derivation iterations of a PFX or encrypted key).');
   }
   return { now, expiryWarningDays, maxInputBytes, maxIterations };
-}
-
-/** Certificates and keys found in the input, before pairing. */
-interface Material {
-  format: LoadedCertificate['format'];
-  certificates: X509Certificate[];
-  keys: KeyObject[];
-  /** Why there is no key, when the input held something else in its place. */
-  noKeyReason?: MtlsError;
-}
-
-function unsupportedDer(kind: string, role: string): MtlsError {
-  switch (kind) {
-    case 'pkcs7':
-      return new MtlsError('ERR_UNSUPPORTED_FORMAT', ADVICE.pkcs7);
-    case 'jks':
-      return new MtlsError('ERR_UNSUPPORTED_FORMAT', ADVICE.jks);
-    case 'csr':
-      return new MtlsError('ERR_UNSUPPORTED_FORMAT', ADVICE.csr);
-    case 'pfx':
-      return new MtlsError('ERR_UNSUPPORTED_FORMAT', `The ${role} is a PKCS#12 (PFX/P12) file: load it as { pfx } or { pfxFile }.`, { reason: { kind: 'pfx-not-pem', fact: `The ${role} is a PKCS#12 (PFX/P12) file` } });
-    default:
-      return new MtlsError(
-        'ERR_UNSUPPORTED_FORMAT',
-        `The ${role} is neither PEM nor DER nor PKCS#12: certificates and keys come as PEM text ("-----BEGIN ..."), DER or .pfx/.p12 files.`,
-      );
-  }
-}
-
-/** Reads PEM text or one DER object; collects certificates and private keys. */
-function readPemOrDer(input: string | Uint8Array, role: string, passphrase: string | undefined, into: Material): void {
-  if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
-    throw new MtlsError('ERR_INVALID_OPTION', `The ${role} must be a string or a Uint8Array (Buffer).`);
-  }
-  const bytes = asBytes(input);
-  if (bytes.length === 0 || asText(input).trim() === '') {
-    throw new MtlsError('ERR_NO_CERTIFICATE', `The ${role} is empty: pass the contents of the certificate file.`);
-  }
-  if (!looksLikePem(input)) {
-    const kind = sniffDer(bytes);
-    if (kind === 'certificate') into.certificates.push(toX509(bytes));
-    else if (kind === 'private-key' || kind === 'encrypted-private-key') into.keys.push(keyFromDer(bytes, passphrase));
-    else if (kind === 'public-key') into.noKeyReason = new MtlsError('ERR_NO_PRIVATE_KEY', ADVICE.publicKey);
-    else throw unsupportedDer(kind, role);
-    return;
-  }
-  const blocks = parsePem(asText(input));
-  const kinds = new Set(blocks.map((b) => b.kind));
-  if (kinds.has('pkcs7') && !kinds.has('certificate')) throw new MtlsError('ERR_UNSUPPORTED_FORMAT', ADVICE.pkcs7);
-  if (kinds.has('csr') && !kinds.has('certificate') && !kinds.has('private-key')) throw new MtlsError('ERR_UNSUPPORTED_FORMAT', ADVICE.csr);
-  const keyBlocks: PemBlock[] = [];
-  for (const block of blocks) {
-    if (block.kind === 'certificate') into.certificates.push(toX509(block.der));
-    else if (block.kind === 'private-key') keyBlocks.push(block);
-    else if (block.kind === 'public-key') into.noKeyReason = new MtlsError('ERR_NO_PRIVATE_KEY', ADVICE.publicKey);
-  }
-  checkKeyCount(into.keys.length + keyBlocks.length);
-  for (const block of keyBlocks) into.keys.push(keyFromPem(block, passphrase));
-  if (blocks.length > 0 && into.certificates.length === 0 && keyBlocks.length === 0 && into.noKeyReason === undefined) {
-    throw new MtlsError('ERR_UNSUPPORTED_FORMAT', `The ${role} holds only ${[...kinds].join(', ')} PEM blocks: no certificate or private key.`);
-  }
-}
-
-/** More private keys than any client certificate file holds: refused before any is decrypted. */
-export const MAX_PRIVATE_KEYS = 16;
-
-function checkKeyCount(count: number): void {
-  if (count > MAX_PRIVATE_KEYS) {
-    throw new MtlsError('ERR_MALFORMED_KEY', `The input holds ${count} private keys; a client certificate needs one (a file holds at most ${MAX_PRIVATE_KEYS} here): pass the certificate with its own key.`);
-  }
-}
-
-function fromPfx(input: unknown, passphrase: string | undefined): Material {
-  if (!(input instanceof Uint8Array)) throw new MtlsError('ERR_INVALID_OPTION', 'The pfx must be a Uint8Array (Buffer) with the bytes of the .pfx/.p12 file.');
-  const bytes = asBytes(input);
-  if (bytes.length === 0) throw new MtlsError('ERR_MALFORMED_PFX', 'The PFX/P12 input is empty: pass the bytes of the .pfx/.p12 file.');
-  if (looksLikePem(bytes)) throw new MtlsError('ERR_UNSUPPORTED_FORMAT', 'The pfx input is PEM text, not a PKCS#12 file: load it as { pem } or { pemFile }.');
-  const kind = sniffDer(bytes);
-  if (kind === 'jks' || kind === 'pkcs7') throw unsupportedDer(kind, 'pfx input');
-  const contents = readPfx(bytes, passphrase);
-  return { format: 'pfx', certificates: contents.certificates.map((der) => toX509(der)), keys: contents.keys };
-}
-
-function collect(source: CertificateSource, o: ResolvedLoadOptions): Material {
-  if (typeof source !== 'object' || source === null) throw invalidSource();
-  const s = source as Partial<Record<'pem' | 'cert' | 'key' | 'pfx' | 'pemFile' | 'certFile' | 'keyFile' | 'pfxFile', unknown>> & { passphrase?: unknown };
-  if (s.passphrase !== undefined && typeof s.passphrase !== 'string') {
-    throw new MtlsError('ERR_INVALID_OPTION', 'The passphrase must be a string.');
-  }
-  const passphrase = s.passphrase as string | undefined;
-  const max = o.maxInputBytes;
-  const sized = (value: unknown, what: string) => {
-    if (typeof value === 'string' || value instanceof Uint8Array) checkSize(value, what, max);
-    return value as string | Uint8Array;
-  };
-  if (s.pfx !== undefined || s.pfxFile !== undefined) {
-    const bytes = s.pfx !== undefined ? sized(s.pfx, 'pfx input') : readLimited(s.pfxFile, 'PFX/P12 file', max);
-    return fromPfx(bytes, passphrase);
-  }
-  if (s.pem !== undefined || s.pemFile !== undefined) {
-    const input = s.pem !== undefined ? sized(s.pem, 'PEM input') : readLimited(s.pemFile, 'PEM file', max);
-    const m: Material = { format: 'pem', certificates: [], keys: [] };
-    readPemOrDer(input, 'PEM input', passphrase, m);
-    return m;
-  }
-  if ((s.cert !== undefined || s.certFile !== undefined) && (s.key !== undefined || s.keyFile !== undefined)) {
-    const cert = s.cert !== undefined ? sized(s.cert, 'certificate input') : readLimited(s.certFile, 'certificate file', max);
-    const key = s.key !== undefined ? sized(s.key, 'key input') : readLimited(s.keyFile, 'key file', max);
-    const m: Material = { format: 'crt+key', certificates: [], keys: [] };
-    readPemOrDer(cert, 'certificate input', passphrase, m);
-    const fromCert = m.keys.length;
-    readPemOrDer(key, 'key input', passphrase, m);
-    if (m.keys.length === fromCert && m.noKeyReason === undefined && m.certificates.length > 0) {
-      m.noKeyReason = new MtlsError('ERR_NO_PRIVATE_KEY', 'The key input holds no private key: pass the private key file as key.');
-    }
-    return m;
-  }
-  throw invalidSource();
-}
-
-function invalidSource(): MtlsError {
-  return new MtlsError(
-    'ERR_INVALID_OPTION',
-    'The certificate source must be one of { pem }, { cert, key }, { pfx }, { pemFile }, { certFile, keyFile } or { pfxFile }, each with an optional passphrase.',
-  );
 }
 
 function describeKey(key: KeyObject): string {
@@ -312,24 +185,6 @@ export async function loadCertificate(source: CertificateSource, options: LoadOp
 export function loadNow(source: CertificateSource, options: LoadOptions = {}): LoadedCertificate {
   const o = resolveOptions(options);
   return boundedSync(o.maxIterations, () => loadResolved(source, o));
-}
-
-/** The source with the files collect() would read read into memory (with the same limits and wording). */
-function readFiles(source: CertificateSource, max: number): CertificateSource {
-  if (typeof source !== 'object' || source === null) return source;
-  const s: Record<string, unknown> = { ...source };
-  const read = (file: string, into: string, what: string) => {
-    if (s[file] === undefined || s[into] !== undefined) return;
-    s[into] = readLimited(s[file], what, max);
-    delete s[file];
-  };
-  if (s.pfx !== undefined || s.pfxFile !== undefined) read('pfxFile', 'pfx', 'PFX/P12 file');
-  else if (s.pem !== undefined || s.pemFile !== undefined) read('pemFile', 'pem', 'PEM file');
-  else if ((s.cert !== undefined || s.certFile !== undefined) && (s.key !== undefined || s.keyFile !== undefined)) {
-    read('certFile', 'cert', 'certificate file');
-    read('keyFile', 'key', 'key file');
-  }
-  return s as CertificateSource;
 }
 
 function loadResolved(source: CertificateSource, o: ResolvedLoadOptions): LoadedCertificate {

@@ -60,6 +60,9 @@ export function isSelfSigned(x509: X509Certificate): boolean {
 }
 
 /** Status and whole days left at `now` (R6's view of validity, plus the warning window). */
+/** The default of `expiryWarningDays` (loader, store, CLI): a certificate within 30 days of its end is expiring soon. */
+export const DEFAULT_EXPIRY_WARNING_DAYS = 30;
+
 export function statusAt(notBefore: Date, notAfter: Date, now: Date, expiryWarningDays: number): { status: CertificateStatus; daysUntilExpiry: number } {
   const left = notAfter.getTime() - now.getTime();
   const daysUntilExpiry = Math.floor(left / DAY_MS);

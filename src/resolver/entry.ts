@@ -1,5 +1,5 @@
 import { MtlsError } from '../errors.js';
-import { parseHostPattern, type HostPattern } from './host.js';
+import { parseHostPattern, type HostPattern } from './pattern.js';
 import type { CertificateEntry, PortRule } from './types.js';
 
 /** An entry validated once, with what ranking needs precomputed. */

@@ -40,7 +40,12 @@ export interface ResolveOptions {
   fallbackToPrimary?: boolean;
   /** Consider expired and not-yet-valid entries too (R6). Default: `false`. */
   includeExpired?: boolean;
-  /** Accept globs without a two-label literal suffix, such as `*.com` (R3). Default: `false`. */
+  /**
+   * Accept globs without a two-label literal suffix, such as `*.com` (R3). Default: `false`. It
+   * takes effect where entries are checked (resolveCertificate, rankCertificates,
+   * explainResolution, createResolver, the store's defaults); a resolver's or a store's resolve
+   * refuses another value than its own (`ERR_INVALID_OPTION`) instead of ignoring it.
+   */
   allowBroadPatterns?: boolean;
 }
 

@@ -15,14 +15,14 @@ import {
   createHttpsAgent,
   createInterceptor,
   httpsRequestOptions,
-  loadCaBundle,
   loadCertificate,
   type LoadedCertificate,
 } from '../../src/index.js';
-import { fixture } from '../helpers.js';
+import { fixture, testCa } from '../helpers.js';
+import { storeWith } from './load.js';
 import { lookup, startMtlsServer, startWsServer, type Received, type TestServer } from './servers.js';
 
-const ca = () => loadCaBundle({ file: fixture('ca.crt') });
+const ca = () => testCa();
 let https: TestServer;
 let wss: TestServer;
 let cert: LoadedCertificate;
@@ -35,11 +35,6 @@ afterAll(async () => {
   await Promise.all([https.close(), wss.close()]);
 });
 
-function storeWith(certificate: LoadedCertificate): CertificateStore {
-  const store = new CertificateStore({ ca: ca() });
-  store.add({ host: 'localhost', port: '*', certificate });
-  return store;
-}
 
 /** The first message of a WebSocket that speaks the WHATWG API. */
 function firstMessage(ws: { addEventListener(type: string, fn: (e: { data?: unknown }) => void): void; close(): void }): Promise<Received> {

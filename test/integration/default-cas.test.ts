@@ -7,7 +7,7 @@ import { rootCertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateStore } from '../../src/index.js';
-import { defaultCaCertificates } from '../../src/adapter/contexts.js';
+import { defaultCaCertificates } from '../../src/adapter/trust.js';
 import { resolveAdapterOptions } from '../../src/adapter/options.js';
 import { FIXTURES, fixture, readFixture } from '../helpers.js';
 import { startMtlsServer, type TestServer } from './servers.js';
@@ -53,12 +53,12 @@ function probe(mode: 'custom' | 'none', extraCa: boolean): Promise<string> {
 describe('default CAs', () => {
   it('the CA list holds every root Node trusts, plus the custom ones', () => {
     const store = new CertificateStore();
-    const { ca } = resolveAdapterOptions(store, { ca: readFixture('ca.crt').toString() });
+    const ca = resolveAdapterOptions(store, { ca: readFixture('ca.crt').toString() }).trust.list();
     expect(ca).toEqual(expect.arrayContaining([...rootCertificates]));
     expect(ca).toContain(readFixture('ca.crt').toString());
     expect(defaultCaCertificates().length).toBeGreaterThanOrEqual(rootCertificates.length);
     // No custom CA: Node's defaults are used as they are.
-    expect(resolveAdapterOptions(store, {}).ca).toBeUndefined();
+    expect(resolveAdapterOptions(store, {}).trust.list()).toBeUndefined();
   });
 
   it('a host trusted by the defaults (NODE_EXTRA_CA_CERTS) still verifies when a custom CA is given', async () => {

@@ -7,11 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateStore, createFetch, createHttpsAgent, httpsRequestOptions, isMtlsError, loadCaBundle, loadCertificate, readConfig, type LoadedCertificate } from '../../src/index.js';
-import { fixture, readFixture } from '../helpers.js';
+import { fixture, readFixture, testCa } from '../helpers.js';
 import { startMtlsServer, type Received, type TestServer } from './servers.js';
 import { httpsGet } from './load.js';
 
-const testCa = () => loadCaBundle({ file: fixture('ca.crt') });
 const otherCa = () => loadCaBundle({ file: fixture('other-ca.crt') });
 let ours: TestServer; // issued by the test CA
 let other: TestServer; // issued by "Other Root CA"

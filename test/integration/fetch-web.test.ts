@@ -4,8 +4,8 @@
 import ky from 'ky';
 import { FormData as UndiciFormData, Request as UndiciRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertificateStore, createFetch, loadCaBundle, loadCertificate, type LoadedCertificate, type MtlsFetch } from '../../src/index.js';
-import { fixture } from '../helpers.js';
+import { CertificateStore, createFetch, loadCertificate, type LoadedCertificate, type MtlsFetch } from '../../src/index.js';
+import { fixture, testCa } from '../helpers.js';
 import { echoRoute, startMtlsServer, type Received, type TestServer } from './servers.js';
 
 type Echo = Received & { method: string; contentType: string | null; body: string };
@@ -17,7 +17,7 @@ let fetch: MtlsFetch;
 
 beforeAll(async () => {
   [server, slow, cert] = await Promise.all([startMtlsServer({ route: echoRoute }), startMtlsServer({ delayMs: 2000 }), loadCertificate({ pemFile: fixture('ec256.pem') })]);
-  const store = new CertificateStore({ ca: loadCaBundle({ file: fixture('ca.crt') }) });
+  const store = new CertificateStore({ ca: testCa() });
   store.add({ host: 'localhost', port: '*', certificate: cert });
   fetch = createFetch(store);
 });

@@ -2,8 +2,9 @@
 // client certificate: the certificate it received, the protocol, and the connections it saw.
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertificateStore, createDispatcher, createFetch, createInterceptor, isMtlsError, loadCaBundle, loadCertificate, type LoadedCertificate } from '../../src/index.js';
+import { createDispatcher, createFetch, createInterceptor, isMtlsError, loadCertificate, type LoadedCertificate } from '../../src/index.js';
 import { fixture } from '../helpers.js';
+import { storeWith } from './load.js';
 import { startH2Server, type H2Server } from './servers.js';
 
 interface H2Received {
@@ -12,7 +13,6 @@ interface H2Received {
   session: number;
 }
 
-const ca = () => loadCaBundle({ file: fixture('ca.crt') });
 const h2 = { allowH2: true };
 let server: H2Server;
 let rsa: LoadedCertificate;
@@ -23,16 +23,11 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-function storeWith(certificate: LoadedCertificate): CertificateStore {
-  const store = new CertificateStore({ ca: ca() });
-  store.add({ host: 'localhost', port: '*', name: 'main', certificate });
-  return store;
-}
 
 describe('HTTP/2 (allowH2)', () => {
   it('createDispatcher negotiates h2, presents the resolved certificate, and multiplexes 64 concurrent requests over one connection', async () => {
     const before = server.sessions();
-    const dispatcher = createDispatcher(storeWith(rsa), { agentOptions: h2 });
+    const dispatcher = createDispatcher(storeWith(rsa, 'main'), { agentOptions: h2 });
     try {
       const got = await Promise.all(
         Array.from({ length: 64 }, async (_, i) => (await (await request(server.url('localhost', `/${i}`), { dispatcher })).body.json()) as H2Received),
@@ -47,7 +42,7 @@ describe('HTTP/2 (allowH2)', () => {
   });
 
   it('createFetch and createInterceptor negotiate h2 and present the certificate', async () => {
-    const store = storeWith(ec);
+    const store = storeWith(ec, 'main');
     const fetch = createFetch(store, { agentOptions: h2 });
     const interceptor = createInterceptor(store, { agentOptions: h2 });
     const composed = new Agent().compose(interceptor);
@@ -64,7 +59,7 @@ describe('HTTP/2 (allowH2)', () => {
   });
 
   it('one connection per (origin, certificate): select opens a second one, and rotation moves to a new one', async () => {
-    const store = storeWith(rsa);
+    const store = storeWith(rsa, 'main');
     store.add({ host: 'elsewhere.test', name: 'other', certificate: ec });
     const dispatcher = createDispatcher(store, { agentOptions: h2 });
     const get = async (d = dispatcher as unknown as Agent) => (await (await request(server.url(), { dispatcher: d })).body.json()) as H2Received;
@@ -88,7 +83,7 @@ describe('HTTP/2 (allowH2)', () => {
   });
 
   it('without allowH2, an h2-only server is an ALPN problem, and the message says so instead of blaming the certificate', async () => {
-    const dispatcher = createDispatcher(storeWith(rsa));
+    const dispatcher = createDispatcher(storeWith(rsa, 'main'));
     try {
       const err = await request(server.url(), { dispatcher }).then(
         () => undefined,

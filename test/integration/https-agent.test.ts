@@ -3,13 +3,13 @@
 // the certificate presented.
 import type { RequestOptions } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertificateStore, createHttpsAgent, isMtlsError, loadCaBundle, loadCertificate, type LoadedCertificate, type MtlsHttpsAgent } from '../../src/index.js';
-import { followerCount } from '../../src/follow.js';
-import { fixture, readFixture } from '../helpers.js';
+import { CertificateStore, createHttpsAgent, isMtlsError, loadCertificate, type LoadedCertificate, type MtlsHttpsAgent } from '../../src/index.js';
+import { followerCount } from '../../src/store/followers.js';
+import { fixture, readFixture, testCa } from '../helpers.js';
 import { startMtlsServer, type Received, type TestServer } from './servers.js';
 import { httpsGet } from './load.js';
 
-const ca = () => loadCaBundle({ file: fixture('ca.crt') });
+const ca = () => testCa();
 let server: TestServer;
 let pool: LoadedCertificate[];
 

@@ -1,15 +1,15 @@
 // node:https: request options to spread, and an Agent that picks the certificate per request.
 import type { RequestOptions } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertificateStore, createHttpsAgent, httpsRequestOptions, loadCaBundle, loadCertificate, type LoadedCertificate } from '../../src/index.js';
-import { fixture } from '../helpers.js';
+import { CertificateStore, createHttpsAgent, httpsRequestOptions, loadCertificate, type LoadedCertificate } from '../../src/index.js';
+import { fixture, testCa } from '../helpers.js';
 import { lookup, startMtlsServer, type Received, type TestServer } from './servers.js';
 import { httpsGet } from './load.js';
 
 let server: TestServer;
 let rsa: LoadedCertificate;
 let ec: LoadedCertificate;
-const ca = () => loadCaBundle({ file: fixture('ca.crt') });
+const ca = () => testCa();
 
 beforeAll(async () => {
   [server, rsa, ec] = await Promise.all([startMtlsServer(), loadCertificate({ pemFile: fixture('rsa.pem') }), loadCertificate({ pemFile: fixture('ec256.pem') })]);

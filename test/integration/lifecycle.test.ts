@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertificateStore, createDispatcher, createFetch, createHttpsAgent, createInterceptor, loadCaBundle, loadCertificate, type LoadedCertificate } from '../../src/index.js';
-import { followerCount } from '../../src/follow.js';
-import { FIXTURES, fixture } from '../helpers.js';
+import { CertificateStore, createDispatcher, createFetch, createHttpsAgent, createInterceptor, loadCertificate, type LoadedCertificate } from '../../src/index.js';
+import { followerCount } from '../../src/store/followers.js';
+import { fixture, FIXTURES, testCa } from '../helpers.js';
 import { startMtlsServer, type Received, type TestServer } from './servers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -21,7 +21,7 @@ afterAll(() => server.close());
 
 describe('adapter lifecycle', () => {
   it('400 adapters never closed: no change listener on the store, no MaxListeners warning; close() unsubscribes', async () => {
-    const store = new CertificateStore({ ca: loadCaBundle({ file: fixture('ca.crt') }) });
+    const store = new CertificateStore({ ca: testCa() });
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
     process.on('warning', onWarning);
@@ -43,7 +43,7 @@ describe('adapter lifecycle', () => {
   });
 
   it('an adapter nobody closed still follows the store: a rotation reaches its next request', async () => {
-    const store = new CertificateStore({ ca: loadCaBundle({ file: fixture('ca.crt') }) });
+    const store = new CertificateStore({ ca: testCa() });
     const first = store.add({ host: 'localhost', port: '*', certificate: certs[0]! });
     const dispatcher = createDispatcher(store);
     const get = async () => ((await (await request(server.url(), { dispatcher })).body.json()) as Received).fingerprint256;
@@ -60,7 +60,7 @@ describe('adapter lifecycle', () => {
     writeFileSync(
       script,
       `import { CertificateStore, createDispatcher, createHttpsAgent } from '${join(root, 'src/index.ts')}';
-import { followerCount } from '${join(root, 'src/follow.ts')}';
+import { followerCount } from '${join(root, 'src/store/followers.ts')}';
 const store = new CertificateStore();
 (() => { for (let i = 0; i < 200; i++) { createDispatcher(store); createHttpsAgent(store); } })();
 const before = followerCount(store);

@@ -6,15 +6,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertificateStore, createDispatcher, createHttpsAgent, isMtlsError, loadCaBundle, loadCertificate, watchConfig, type LoadedCertificate } from '../../src/index.js';
-import { fixture, opensslPairs, secretMount } from '../helpers.js';
+import { CertificateStore, createDispatcher, createHttpsAgent, isMtlsError, loadCertificate, watchConfig, type LoadedCertificate } from '../../src/index.js';
+import { fixture, opensslPairs, secretMount, testCa } from '../helpers.js';
 import { get, getHttps, underLoad } from './load.js';
 import { startMtlsServer, type TestServer } from './servers.js';
 
 let server: TestServer;
 let other: TestServer;
 let certs: LoadedCertificate[];
-const ca = () => loadCaBundle({ file: fixture('ca.crt') });
+const ca = () => testCa();
 
 beforeAll(async () => {
   [server, other, certs] = await Promise.all([

@@ -2,8 +2,8 @@
 // and loops of them running until stopped.
 import { request as httpsRequest, type Agent as HttpsAgent, type RequestOptions } from 'node:https';
 import { request, type Dispatcher } from 'undici';
-import { CertificateStore, loadCaBundle, loadCertificate, type LoadedCertificate } from '../../src/index.js';
-import { fixture, tenantCertificates } from '../helpers.js';
+import { CertificateStore, loadCertificate, type LoadedCertificate } from '../../src/index.js';
+import { tenantCertificates, testCa } from '../helpers.js';
 import { closingRoute, startMtlsServer, type Received, type TestServer } from './servers.js';
 
 export const get = async (url: string, dispatcher: Dispatcher) => (await (await request(url, { dispatcher })).body.json()) as Received;
@@ -65,10 +65,17 @@ export async function startTenants(count: number): Promise<{ server: TestServer;
     server,
     tenants,
     store: () => {
-      const store = new CertificateStore({ ca: loadCaBundle({ file: fixture('ca.crt') }) });
+      const store = new CertificateStore({ ca: testCa() });
       tenants.forEach((certificate, i) => store.add({ host: `t-${i}.mtls.test`, port: server.port, certificate }));
       return store;
     },
     url: (i) => `https://t-${i}.mtls.test:${server.port}/`,
   };
+}
+
+/** A store trusting the test CA, with `certificate` for localhost on any port. */
+export function storeWith(certificate: LoadedCertificate, name?: string): CertificateStore {
+  const store = new CertificateStore({ ca: testCa() });
+  store.add({ host: 'localhost', port: '*', ...(name === undefined ? {} : { name }), certificate });
+  return store;
 }

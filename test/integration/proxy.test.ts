@@ -17,12 +17,11 @@ import {
   createHttpsAgent,
   createInterceptor,
   isMtlsError,
-  loadCaBundle,
   loadCertificate,
   type LoadedCertificate,
   type SelectEvent,
 } from '../../src/index.js';
-import { FIXTURES, fixture } from '../helpers.js';
+import { fixture, FIXTURES, testCa } from '../helpers.js';
 import { headersRoute, startHttpServer, startMicrosocks, startMtlsServer, startNodeProxy, startTinyproxy, type Received, type TestProxy, type TestServer } from './servers.js';
 
 type Seen = Received & { headers: Record<string, string> };
@@ -41,7 +40,7 @@ function resolveInProcess(names: RegExp): () => void {
     dns.lookup = original;
   };
 }
-const ca = () => loadCaBundle({ file: fixture('ca.crt') });
+const ca = () => testCa();
 let a: TestServer;
 let b: TestServer;
 let certs: LoadedCertificate[];
@@ -293,7 +292,7 @@ describe('through the proxy npm package', () => {
     const hop = await startMtlsServer({ route: (_req, res) => (res.writeHead(302, { location: b.url('localhost', '/after') }).end(), true) });
     store.add({ host: 'localhost', port: hop.port, name: 'hop', certificate: certs[2]! });
     const fetch = createFetch(store, { proxy: plain.url });
-    const verifying = createFetch(store, { proxy: plain.url, ca: loadCaBundle({ file: fixture('ca.crt') }) });
+    const verifying = createFetch(store, { proxy: plain.url, ca: testCa() });
     const dispatcher = createDispatcher(store, { proxy: plain.url });
     try {
       const refused = await fetch(a.url()).then(() => undefined, (e: unknown) => (e as Error).cause ?? e);

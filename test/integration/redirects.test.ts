@@ -12,8 +12,8 @@ import { got } from 'got';
 import { interceptors, request } from 'undici';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertificateStore, createDispatcher, createFetch, createHttpsAgent, isMtlsError, loadCaBundle, loadCertificate, type LoadedCertificate } from '../../src/index.js';
-import { fixture, readFixture } from '../helpers.js';
+import { CertificateStore, createDispatcher, createFetch, createHttpsAgent, isMtlsError, loadCertificate, type LoadedCertificate } from '../../src/index.js';
+import { fixture, readFixture, testCa } from '../helpers.js';
 import { lookup, startMtlsServer, startWsServer, type TestServer } from './servers.js';
 
 interface Hit {
@@ -61,7 +61,7 @@ afterAll(async () => {
 
 /** B is only for secret.mtls.test; ACME only for api.mtls.test; a, evil and unverified match nothing. */
 function stores(): CertificateStore {
-  const store = new CertificateStore({ ca: loadCaBundle({ file: fixture('ca.crt') }) });
+  const store = new CertificateStore({ ca: testCa() });
   store.add({ host: 'secret.mtls.test', port: '*', name: 'B', certificate: secret });
   store.add({ host: 'api.mtls.test', port: '*', name: 'ACME', certificate: acme });
   return store;

@@ -1,14 +1,14 @@
 // The long runs under load (npm run test:integration): 1,000 renewals through replace while
 // requests keep flowing through both adapters.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertificateStore, createDispatcher, createHttpsAgent, loadCaBundle, loadCertificate, type LoadedCertificate } from '../../src/index.js';
-import { fixture } from '../helpers.js';
+import { CertificateStore, createDispatcher, createHttpsAgent, loadCertificate, type LoadedCertificate } from '../../src/index.js';
+import { fixture, testCa } from '../helpers.js';
 import { get, getHttps, underLoad } from './load.js';
 import { startMtlsServer, type TestServer } from './servers.js';
 
 let server: TestServer;
 let certs: LoadedCertificate[];
-const ca = () => loadCaBundle({ file: fixture('ca.crt') });
+const ca = () => testCa();
 
 beforeAll(async () => {
   [server, certs] = await Promise.all([startMtlsServer(), Promise.all(['rsa.pem', 'ec256.pem', 'ec384.pem', 'ed25519.pem'].map((f) => loadCertificate({ pemFile: fixture(f) })))]);

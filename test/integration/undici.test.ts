@@ -8,16 +8,15 @@ import {
   createDispatcher,
   createFetch,
   createInterceptor,
-  loadCaBundle,
   loadCertificate,
   type ConnectEvent,
   type LoadedCertificate,
   type SelectEvent,
 } from '../../src/index.js';
-import { PASS, fixture, readFixture } from '../helpers.js';
+import { fixture, PASS, readFixture, testCa } from '../helpers.js';
 import { clientSubjectOnPage, fingerprintOf, lookup, startHttpServer, startMtlsServer, startOpensslServer, type Received, type TestServer } from './servers.js';
 
-const ca = () => loadCaBundle({ file: fixture('ca.crt') });
+const ca = () => testCa();
 const agentOptions = { connect: { lookup } };
 const certs: Record<string, LoadedCertificate> = {};
 
@@ -182,7 +181,7 @@ describe('verification and CAs', () => {
     const dispatcher = createDispatcher(store, { ca: ca() });
     try {
       // The bundle the secure contexts use holds Node's roots and the test CA.
-      const { defaultCaCertificates } = await import('../../src/adapter/contexts.js');
+      const { defaultCaCertificates } = await import('../../src/adapter/trust.js');
       const tls = await import('node:tls');
       expect(defaultCaCertificates().length).toBeGreaterThanOrEqual(tls.rootCertificates.length);
       const res = await request(a.url('localhost'), { dispatcher });

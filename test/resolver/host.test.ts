@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { minimatch } from 'minimatch';
 import { describe, expect, it } from 'vitest';
 import { createResolver, matchesHost, normalizeHost, resolveCertificate } from '../../src/index.js';
-import { parseHostPattern, parseTarget } from '../../src/resolver/host.js';
+import { parseHostPattern } from '../../src/resolver/pattern.js';
+import { parseTarget } from '../../src/resolver/target.js';
 
 describe('normalizeHost (R2)', () => {
   it.each([

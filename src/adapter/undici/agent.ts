@@ -1,15 +1,14 @@
 // The undici Agent of createDispatcher: its factory builds one OriginRouter per origin, and the
-// routers build one slot per (certificate, verification) through the slot factory.
+// routers build one slot per (certificate, verification) with makeSlot (slot.ts).
 import { Agent, type Dispatcher } from 'undici';
 import { MtlsError } from '../../errors.js';
-import { followStore } from '../../follow.js';
-import type { CertificateStore, StoreChange } from '../../store.js';
+import { followStore } from '../../store/followers.js';
+import type { CertificateStore, StoreChange } from '../../store/store.js';
 import { ContextCache, registerContextCache, storeHolds } from '../contexts.js';
-import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions } from '../options.js';
+import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from '../options.js';
 import type { RuntimeDispatcher } from '../runtime.js';
 import { OriginRouter, type RouterShared } from './router.js';
 import { ScopedDispatcher, originOf, type Scope } from './scope.js';
-import { directSlot } from './slot.js';
 
 /** Options of {@link createDispatcher}, {@link createInterceptor} and {@link createFetch}. */
 export interface DispatcherOptions extends AdapterOptions {
@@ -20,6 +19,9 @@ export interface DispatcherOptions extends AdapterOptions {
    */
   agentOptions?: Agent.Options;
 }
+
+/** @internal An agent's resolved options (the interceptor routes by them, without resolving them again). */
+export const kResolved = Symbol('mtls-resolver.resolved');
 
 /** The undici Agent that {@link createDispatcher} returns. */
 export class MtlsAgent extends Agent {
@@ -37,7 +39,6 @@ export class MtlsAgent extends Agent {
       store,
       options: resolved,
       contexts,
-      slotFactory: directSlot,
       routers: new Set(),
       context: (router) => ({
         options: resolved,
@@ -55,6 +56,11 @@ export class MtlsAgent extends Agent {
   }
 
   readonly #shared: RouterShared;
+
+  /** @internal */
+  get [kResolved](): ResolvedAdapterOptions {
+    return this.#shared.options;
+  }
 
   /** After a store change: each origin closes the connections whose certificate no longer applies. */
   static #onChange(agent: MtlsAgent, change: StoreChange): void {

@@ -1,7 +1,7 @@
 // createFetch: the runtime's own fetch with an MtlsAgent as its dispatcher, so that it takes
 // everything the runtime's fetch takes (its Request, Headers, FormData, Blob, streams, signals)
 // and returns the runtime's Response, as ky and other wrappers of fetch expect.
-import type { CertificateStore } from '../../store.js';
+import type { CertificateStore } from '../../store/store.js';
 import type { RequestMtlsOptions } from '../options.js';
 import { MtlsAgent, type DispatcherOptions } from './agent.js';
 

@@ -2,10 +2,10 @@
 // through an MtlsAgent, and every other request on to the dispatcher it was composed with.
 import type { Dispatcher } from 'undici';
 import { isSecureProtocol } from '../../resolver/host.js';
-import type { CertificateStore } from '../../store.js';
-import { resolveAdapterOptions } from '../options.js';
+import type { CertificateStore } from '../../store/store.js';
+import { chooseFor } from '../choose.js';
 import { StoreMemo } from '../memo.js';
-import { MtlsAgent, type DispatcherOptions } from './agent.js';
+import { MtlsAgent, kResolved, type DispatcherOptions } from './agent.js';
 import { kScope, type ScopedDispatchOptions } from './scope.js';
 
 /** An undici interceptor: `(dispatch) => dispatch'`, with `close()` for its own connections. */
@@ -27,14 +27,14 @@ export type MtlsInterceptor = Dispatcher.DispatcherComposeInterceptor & { close(
  */
 export function createInterceptor(store: CertificateStore, options: DispatcherOptions = {}): MtlsInterceptor {
   const agent = new MtlsAgent(store, options);
-  const resolved = resolveAdapterOptions(store, options);
-  const { fallbackToPrimary, proxy } = resolved;
+  const resolved = agent[kResolved];
+  const { proxy } = resolved;
   // Whether an origin goes through the agent: decided per origin (StoreMemo), not per request.
   const wanted = new StoreMemo(store, (originText) => {
     const origin = new URL(originText);
     return (
       proxy?.routeFor(origin) !== undefined ||
-      (isSecureProtocol(origin.protocol) && (resolved.ca !== undefined || !resolved.rejectUnauthorized || store.resolve(origin, { fallbackToPrimary }) !== undefined))
+      (isSecureProtocol(origin.protocol) && (!resolved.trust.isDefault || !resolved.rejectUnauthorized || chooseFor(store, origin, resolved) !== undefined))
     );
   });
   // A request with its own options (select, rejectUnauthorized): every https/wss one, and what the proxy is for.

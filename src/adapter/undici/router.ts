@@ -2,19 +2,21 @@
 // generation), hands the request to the slot of (certificate, verification), and after a store
 // change closes the slots whose certificate no longer applies (gracefully: queued requests finish).
 import type { EventEmitter } from 'node:events';
-import { Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { LoadedCertificate } from '../../loader/types.js';
 import { isSecureProtocol } from '../../resolver/host.js';
 import type { Match } from '../../resolver/types.js';
-import type { CertificateStore, StoreEntry } from '../../store.js';
-import { trustFor, type ContextCache, type ContextLease } from '../contexts.js';
+import type { CertificateStore, StoreEntry } from '../../store/store.js';
+import type { ContextCache, ContextLease } from '../contexts.js';
 import { reportSelect } from '../events.js';
+import { chooseFor } from '../choose.js';
 import { StoreMemo, noLongerApplies } from '../memo.js';
 import type { ResolvedAdapterOptions } from '../options.js';
 import type { ProxyRoute } from '../proxy.js';
 import { failRequest, slotHandler, type Presented } from './handler.js';
-import { kScope, settle, type ScopedDispatchOptions } from './scope.js';
-import type { SlotContext, SlotDispatcher, SlotFactory } from './slot.js';
+import { ClosableDispatcher } from './closable.js';
+import { kScope, type ScopedDispatchOptions } from './scope.js';
+import { makeSlot, type SlotContext, type SlotDispatcher } from './slot.js';
 
 /** What every router of an agent shares. */
 export interface RouterShared {
@@ -22,7 +24,6 @@ export interface RouterShared {
   options: ResolvedAdapterOptions;
   /** The agent's secure contexts: each slot leases one and releases it when it is closed. */
   contexts: ContextCache;
-  slotFactory: SlotFactory;
   /** Made per router: its clients report their connection events through it. */
   context(router: OriginRouter): SlotContext;
   routers: Set<OriginRouter>;
@@ -48,7 +49,7 @@ function closeSlot(slot: Slot, how: (d: SlotDispatcher) => Promise<void>): Promi
   });
 }
 
-export class OriginRouter extends Dispatcher {
+export class OriginRouter extends ClosableDispatcher {
   readonly #origin: string;
   readonly #url: URL;
   readonly #secure: boolean;
@@ -59,8 +60,6 @@ export class OriginRouter extends Dispatcher {
   /** The default resolution of this origin (no select), per store generation (see StoreMemo). */
   readonly #resolution: StoreMemo<Match<LoadedCertificate> | undefined>;
   #last: { match: Match<LoadedCertificate> | undefined; verify: boolean; key: string; slot: Slot } | undefined;
-  #closed = false;
-  #destroyed = false;
 
   constructor(origin: string | URL, shared: RouterShared) {
     super();
@@ -70,16 +69,8 @@ export class OriginRouter extends Dispatcher {
     this.#shared = shared;
     this.#context = shared.context(this);
     this.#proxy = shared.options.proxy?.routeFor(this.#url);
-    this.#resolution = new StoreMemo(shared.store, () => shared.store.resolve(this.#url, { fallbackToPrimary: shared.options.fallbackToPrimary }));
+    this.#resolution = new StoreMemo(shared.store, () => chooseFor(shared.store, this.#url, shared.options));
     shared.routers.add(this);
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  get destroyed(): boolean {
-    return this.#destroyed;
   }
 
   /**
@@ -101,7 +92,7 @@ export class OriginRouter extends Dispatcher {
     });
     client.on('disconnect', (o: URL, targets: readonly Dispatcher[], ...rest: unknown[]) => {
       this.#connected--;
-      if (this.#connected === 0 && this.#heldDisconnect === undefined && !this.#closed && this.#inflight() > 0) this.#heldDisconnect = () => emit('disconnect', o, targets, rest);
+      if (this.#connected === 0 && this.#heldDisconnect === undefined && !this.closed && this.#inflight() > 0) this.#heldDisconnect = () => emit('disconnect', o, targets, rest);
       else emit('disconnect', o, targets, rest);
     });
     client.on('connectionError', (o: URL, targets: readonly Dispatcher[], ...rest: unknown[]) => {
@@ -134,13 +125,13 @@ export class OriginRouter extends Dispatcher {
     // A request's own options apply to the origin they were given for, never to a redirect's.
     const given = opts[kScope];
     const scope = given !== undefined && given.origin === this.#origin ? given : undefined;
-    const verify = scope?.rejectUnauthorized ?? this.#shared.options.rejectUnauthorized;
+    const verify = this.#shared.options.verify(scope?.rejectUnauthorized);
     let match: Match<LoadedCertificate> | undefined;
     let selected = false;
     if (this.#secure) {
       try {
         if (scope?.select !== undefined) {
-          match = this.#shared.store.resolve(this.#url, { select: scope.select });
+          match = chooseFor(this.#shared.store, this.#url, this.#shared.options, scope.select);
           selected = true;
         } else {
           match = this.#defaultMatch();
@@ -168,8 +159,8 @@ export class OriginRouter extends Dispatcher {
       slot = undefined;
     }
     if (slot === undefined) {
-      const lease = this.#secure ? this.#shared.contexts.lease(match?.entry.certificate, trustFor(this.#shared.options.ca, match?.entry), match?.entry.id) : undefined;
-      const dispatcher = this.#shared.slotFactory({ origin: this.#origin, secure: this.#secure, match, verify, proxy: this.#proxy, secureContext: lease?.context }, this.#context);
+      const lease = this.#secure ? this.#shared.contexts.lease(match?.entry.certificate, this.#shared.options.trust.withEntry(match?.entry), match?.entry.id) : undefined;
+      const dispatcher = makeSlot({ origin: this.#origin, secure: this.#secure, match, verify, proxy: this.#proxy, secureContext: lease?.context }, this.#context);
       const presented = { origin: this.#origin, match, secure: this.#secure, proxy: this.#proxy?.display };
       slot = { dispatcher, presented, lease, entry, selected };
       this.#slots.set(key, slot);
@@ -191,27 +182,10 @@ export class OriginRouter extends Dispatcher {
     }
   }
 
-  #end(how: (slot: SlotDispatcher) => Promise<void>): Promise<void> {
-    this.#closed = true;
+  protected end(err: Error | null | undefined): Promise<void> {
     this.#shared.routers.delete(this);
-    const done = Promise.all([...this.#slots.values()].map((s) => closeSlot(s, how))).then(() => undefined);
+    const done = Promise.all([...this.#slots.values()].map((s) => closeSlot(s, (d) => (err === undefined ? d.close() : d.destroy(err))))).then(() => undefined);
     this.#slots.clear();
     return done;
-  }
-
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(...args: unknown[]): Promise<void> | void {
-    return settle(this.#end((d) => d.close()), args);
-  }
-
-  override destroy(): Promise<void>;
-  override destroy(err: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(err: Error | null, callback: () => void): void;
-  override destroy(...args: unknown[]): Promise<void> | void {
-    this.#destroyed = true;
-    const err = (args.find((a) => a instanceof Error) as Error | undefined) ?? null;
-    return settle(this.#end((d) => d.destroy(err)), args);
   }
 }

@@ -1,6 +1,7 @@
 // Per-request options (select, rejectUnauthorized) ride along with the dispatch options under a
 // registry symbol: a view of the agent adds them, the agent's origin router reads them.
-import { Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { ClosableDispatcher } from './closable.js';
 import { MtlsError } from '../../errors.js';
 import type { RequestMtlsOptions } from '../options.js';
 import type { TrackedHandler } from './handler.js';
@@ -17,13 +18,6 @@ export interface Scope extends RequestMtlsOptions {
 
 export type ScopedDispatchOptions = Dispatcher.DispatchOptions & { [kScope]?: Scope };
 
-/** Calls the function among `args` (the callback form of close/destroy), else returns the promise. */
-export function settle(done: Promise<void>, args: unknown[]): Promise<void> | void {
-  const callback = args.find((a) => typeof a === 'function') as (() => void) | undefined;
-  if (callback === undefined) return done;
-  void done.then(callback);
-}
-
 /** The origin (`https://host:port` as WHATWG URL prints it) of a URL or an origin given as text. */
 export function originOf(value: string | URL): string {
   if (value instanceof URL) return value.origin;
@@ -38,7 +32,7 @@ export function originOf(value: string | URL): string {
  * (fetch, undici's redirect interceptor) never carries `select` or `rejectUnauthorized` to another
  * host. Closing the view closes nothing: the agent is shared.
  */
-export class ScopedDispatcher extends Dispatcher {
+export class ScopedDispatcher extends ClosableDispatcher {
   readonly #agent: Dispatcher;
   #scope: Scope;
 
@@ -53,17 +47,8 @@ export class ScopedDispatcher extends Dispatcher {
     return this.#agent.dispatch({ ...opts, [kScope]: this.#scope } as Dispatcher.DispatchOptions, handler);
   }
 
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(...args: unknown[]): Promise<void> | void {
-    return settle(Promise.resolve(), args);
-  }
-
-  override destroy(): Promise<void>;
-  override destroy(err: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(err: Error | null, callback: () => void): void;
-  override destroy(...args: unknown[]): Promise<void> | void {
-    return settle(Promise.resolve(), args);
+  /** Closing the view closes nothing: the agent is shared. */
+  protected end(): Promise<void> {
+    return Promise.resolve();
   }
 }

@@ -54,7 +54,6 @@ export interface SlotDispatcher {
   destroy(err: Error | null): Promise<void>;
 }
 
-export type SlotFactory = (spec: SlotSpec, context: SlotContext) => SlotDispatcher;
 
 type Connector = (options: buildConnector.Options, callback: buildConnector.Callback) => void;
 
@@ -147,11 +146,11 @@ function headerPairs(headers: Dispatcher.DispatchOptions['headers']): Array<[str
 }
 
 /**
- * The default factory: connections to the origin, direct or through the origin's proxy (a CONNECT
- * or SOCKS5 tunnel per connection for https/wss, absolute-form requests for http through an HTTP
- * proxy, a SOCKS5 tunnel for http through a SOCKS proxy).
+ * A slot's connections to the origin, direct or through the origin's proxy (a CONNECT or SOCKS5
+ * tunnel per connection for https/wss, absolute-form requests for http through an HTTP proxy, a
+ * SOCKS5 tunnel for http through a SOCKS proxy).
  */
-export const directSlot: SlotFactory = (spec, context) => {
+export function makeSlot(spec: SlotSpec, context: SlotContext): SlotDispatcher {
   const { proxy } = spec;
   if (!spec.secure && proxy !== undefined && proxy.socks === undefined) return absoluteFormSlot(spec, proxy, context);
   const plain: Connector | undefined =
@@ -186,4 +185,4 @@ export const directSlot: SlotFactory = (spec, context) => {
     context.maxConnections,
     h2,
   );
-};
+}

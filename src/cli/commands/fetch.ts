@@ -1,0 +1,93 @@
+// `fetch`: a request like curl's, presenting the certificate the config resolves; -v says which.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { ConnectEvent, SelectEvent } from '../../adapter/events.js';
+import { createFetch } from '../../adapter/undici/index.js';
+import { loadCaBundle } from '../../loader/ca.js';
+import { caListOf } from '../../loader/ca-list.js';
+import { UsageError, day, storeFrom, type Command } from '../command.js';
+import { block, styleFor } from '../output.js';
+import { groupedWarnings } from '../warnings.js';
+
+export const fetchCommand: Command = {
+    summary: 'send a request like curl, presenting the certificate the config resolves',
+    usage: 'mtls-resolver fetch <url> --config certs.json [-X METHOD] [-H "Name: value"]... [-d body] [--select <id|name>] [--ca FILE]... [--insecure] [--proxy URL | --no-proxy] [-v]\n\n--ca adds a CA bundle (PEM) to the trusted roots and the config\'s "ca", for a server with a private CA. --select presents the certificate of that entry (id or name) to this URL\'s origin instead of the one the rules choose. Like curl, fetch goes through HTTPS_PROXY / HTTP_PROXY (minus NO_PROXY) when they are set; --proxy overrides them, --no-proxy ignores them.',
+    example: 'mtls-resolver fetch https://api.acme.com/v1/orders --config certs.json -v\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json -X POST -H "content-type: application/json" -d \'{"id":1}\'\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json --proxy http://proxy.corp:3128 -v',
+    options: {
+      config: { type: 'string', short: 'c' },
+      request: { type: 'string', short: 'X' },
+      header: { type: 'string', short: 'H', multiple: true },
+      data: { type: 'string', short: 'd' },
+      insecure: { type: 'boolean', short: 'k' },
+      ca: { type: 'string', multiple: true },
+      verbose: { type: 'boolean', short: 'v' },
+      select: { type: 'string' },
+      proxy: { type: 'string' },
+      'no-proxy': { type: 'boolean' },
+    },
+    async run([url, ...rest], values, io) {
+      if (url === undefined || rest.length > 0) throw new UsageError('fetch takes one URL');
+      if (values.proxy !== undefined && values['no-proxy'] === true) throw new UsageError('--proxy and --no-proxy exclude each other');
+      const proxy = values['no-proxy'] === true ? false : ((values.proxy as string | undefined) ?? 'env');
+      const { store, warnings } = await storeFrom(values.config);
+      const verbose = values.verbose === true;
+      const s = styleFor(io.err);
+      const grouped = groupedWarnings(store, warnings, values.config as string);
+      for (const w of [...grouped.validity, ...(verbose ? grouped.other : [])]) io.err.write(`${s.yellow('warning')}: ${w}\n`);
+      const headers: Array<[string, string]> = ((values.header as string[] | undefined) ?? []).map((h) => {
+        const i = h.indexOf(':');
+        if (i <= 0) throw new UsageError(`-H ${JSON.stringify(h)} must be "Name: value"`);
+        return [h.slice(0, i).trim(), h.slice(i + 1).trim()];
+      });
+      const onConnect = (message: unknown) => {
+        const e = message as ConnectEvent;
+        io.err.write(
+          `${block([
+            ['* server', e.origin],
+            ['  via proxy', e.proxy],
+            ['  subject', e.server.subject],
+            ['  issuer', e.server.issuer],
+            ['  valid', `${e.server.validFrom} to ${e.server.validTo}`],
+            ['  SANs', e.server.subjectAltName],
+            ['  verified', e.authorized ? s.green('yes') : s.red(`no (${e.authorizationError ?? 'unknown'})`)],
+          ])}\n`,
+        );
+        if (e.authorizationError !== undefined) io.err.write(`${s.yellow('warning')}: the server certificate did not verify: ${e.authorizationError}\n`);
+        if (Date.parse(e.server.validTo) < Date.now()) io.err.write(`${s.yellow('warning')}: the server certificate expired on ${e.server.validTo}\n`);
+      };
+      const onSelect = (e: SelectEvent) => {
+        const c = store.get(e.entryId)?.certificate;
+        io.err.write(`* client certificate: ${e.name ?? e.entryId} (${c?.subject}), fingerprint ${e.fingerprint256}, valid until ${c === undefined ? '?' : day(c.notAfter)}\n  why: ${e.reason}\n`);
+        if (e.proxy !== undefined) io.err.write(`* proxy: ${e.proxy} (CONNECT tunnel; the certificate goes to the target inside it, not to the proxy)\n`);
+      };
+      if (verbose) subscribe('mtls-resolver:connect', onConnect);
+      // --ca FILE: added to the config's CAs (which are added to Node's roots), never replacing them.
+      const extraCa = ((values.ca as string[] | undefined) ?? []).map((file) => loadCaBundle({ file }));
+      const fetch = createFetch(store, { proxy, ...(verbose ? { onSelect } : {}), ...(extraCa.length > 0 ? { ca: [...caListOf(store.defaults.ca), ...extraCa] } : {}) });
+      try {
+        if (verbose && store.resolve(url) === undefined && values.select === undefined) io.err.write('* client certificate: none (no entry matches this URL)\n');
+        const method = (values.request as string | undefined) ?? (values.data === undefined ? 'GET' : 'POST');
+        const res = await fetch(url, {
+          method,
+          headers,
+          ...(values.data === undefined ? {} : { body: values.data as string }),
+          mtls: {
+            ...(values.insecure === true ? { rejectUnauthorized: false } : {}),
+            ...(values.select === undefined ? {} : { select: values.select as string }),
+          },
+        });
+        if (verbose) {
+          io.err.write(`< ${res.status} ${res.statusText}\n`);
+          res.headers.forEach((v, k) => io.err.write(`< ${k}: ${v}\n`));
+        }
+        // The body as it came to a file or a pipe (like curl); on a terminal, as text with its
+        // control characters escaped.
+        const body = new Uint8Array(await res.arrayBuffer());
+        if (io.out.isTTY === true) io.out.write(new TextDecoder().decode(body));
+        else io.out.raw(body);
+        return 0;
+      } finally {
+        if (verbose) unsubscribe('mtls-resolver:connect', onConnect);
+        await fetch.close();
+      }
+    },
+  };

@@ -1,0 +1,137 @@
+// store.replace() as a plan, without the store: which current entry each input keeps (same
+// certificate, host, port, name and CAs), which entries go, and the orders of the new list.
+import { caText } from '../loader/ca-list.js';
+import type { CaBundle, LoadedCertificate } from '../loader/types.js';
+import type { PortRule } from '../resolver/types.js';
+import type { StoreEntry, StoreEntryInput } from './entry.js';
+
+/** What makes an entry the same across a replace: its certificate, host, port, name and CAs. */
+function contentKey(e: { certificate: LoadedCertificate; host: string; port?: PortRule; name?: string; ca?: CaBundle | readonly CaBundle[] }): string {
+  return `${e.certificate.fingerprint256}\n${e.host}\n${e.port ?? ''}\n${e.name ?? ''}\n${caText(e.ca)}`;
+}
+
+function sameContent(e: StoreEntry, input: StoreEntryInput): boolean {
+  return (
+    e.host === input.host &&
+    e.port === input.port &&
+    e.name === input.name &&
+    (e.certificate === input.certificate || e.certificate.fingerprint256 === input.certificate.fingerprint256) &&
+    (e.ca === input.ca || caText(e.ca) === caText(input.ca))
+  );
+}
+
+export interface Matched {
+  /** Per input, the current entry it keeps (undefined: a new entry). */
+  kept: Array<StoreEntry | undefined>;
+  /** Current entries that no input keeps. */
+  removed: StoreEntry[];
+  /** Some input is not at its current entry's position. */
+  moved: boolean;
+}
+
+/**
+ * Matches each input to a current entry with the same content. Fast path: the entry at the same
+ * position of the current list (a reload of a mostly unchanged list costs one comparison per
+ * entry); the rest by content (its own id first, if it gives one). `explicit`: the ids the inputs
+ * give, reserved for them.
+ */
+export function matchEntries(current: readonly StoreEntry[], byId: (id: string) => StoreEntry | undefined, entries: readonly StoreEntryInput[], explicit: ReadonlySet<string>): Matched {
+  const kept = new Array<StoreEntry | undefined>(entries.length);
+  let moved = false;
+  for (let i = 0; i < entries.length; i++) {
+    const old = current[i];
+    const input = entries[i]!;
+    if (old !== undefined && sameContent(old, input) && (input.id === undefined ? explicit.size === 0 || !explicit.has(old.id) : input.id === old.id)) kept[i] = old;
+    else moved = true;
+  }
+  const removed: StoreEntry[] = [];
+  if (!moved) {
+    for (let i = entries.length; i < current.length; i++) removed.push(current[i]!);
+    return { kept, removed, moved };
+  }
+  const byKey = new Map<string, StoreEntry[]>();
+  const free = current.filter((e, i) => kept[i] !== e);
+  const freeIds = new Set(free.map((e) => e.id));
+  for (const e of free) {
+    if (explicit.has(e.id)) continue;
+    const key = contentKey(e);
+    const list = byKey.get(key);
+    if (list === undefined) byKey.set(key, [e]);
+    else list.push(e);
+  }
+  const claimed = new Set<string>();
+  entries.forEach((input, i) => {
+    if (kept[i] !== undefined) return;
+    const key = contentKey(input);
+    const own = input.id === undefined ? undefined : byId(input.id);
+    const found = input.id !== undefined ? (own !== undefined && freeIds.has(own.id) && contentKey(own) === key ? own : undefined) : byKey.get(key)?.shift();
+    if (found !== undefined) claimed.add(found.id);
+    kept[i] = found;
+  });
+  for (const e of free) if (!claimed.has(e.id)) removed.push(e);
+  return { kept, removed, moved };
+}
+
+/** Positions (in `values`) of one longest strictly increasing subsequence: O(n log n). */
+function longestIncreasing(values: number[]): Set<number> {
+  const tails: number[] = []; // tails[k]: index of the smallest last value of an increasing run of length k + 1
+  const previous = new Array<number>(values.length).fill(-1);
+  for (let i = 0; i < values.length; i++) {
+    let lo = 0;
+    let hi = tails.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (values[tails[mid]!]! < values[i]!) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0) previous[i] = tails[lo - 1]!;
+    tails[lo] = i;
+  }
+  const kept = new Set<number>();
+  for (let i = tails.length === 0 ? -1 : tails[tails.length - 1]!; i !== -1; i = previous[i]!) kept.add(i);
+  return kept;
+}
+
+/**
+ * The orders of the entries of a replace, in list order and strictly increasing: the kept entries
+ * of one longest run already in order keep theirs (no re-indexing), the others take free numbers
+ * between; when there is no room, everything is numbered anew after `highest`, the store's
+ * highest order so far.
+ */
+export function ordersFor(kept: ReadonlyArray<StoreEntry | undefined>, moved: boolean, highest: number): number[] {
+  // Without moves, the kept entries sit at their own positions of the ordered list: already in sequence.
+  const fixed = new Float64Array(kept.length).fill(NaN); // the order kept at each position, NaN for none
+  let increasing = true;
+  for (let i = 0, last = -Infinity; i < kept.length && increasing; i++) {
+    const e = kept[i];
+    if (e === undefined) continue;
+    if (e.order <= last) increasing = false;
+    last = e.order;
+  }
+  if (!moved || increasing) {
+    for (let i = 0; i < kept.length; i++) if (kept[i] !== undefined) fixed[i] = kept[i]!.order; // nothing moved
+  } else {
+    const keptAt: number[] = [];
+    for (let i = 0; i < kept.length; i++) if (kept[i] !== undefined) keptAt.push(i);
+    const run = longestIncreasing(keptAt.map((i) => kept[i]!.order));
+    for (const k of run) fixed[keptAt[k]!] = kept[keptAt[k]!]!.order;
+  }
+  const orders = new Array<number>(kept.length);
+  let prev = 0;
+  let room = true;
+  for (let i = 0; i < kept.length && room; ) {
+    const own = fixed[i]!;
+    if (!Number.isNaN(own)) {
+      orders[i] = prev = own;
+      i++;
+      continue;
+    }
+    let end = i; // the gap: positions i..end-1 need numbers between prev and the next fixed order
+    while (end < kept.length && Number.isNaN(fixed[end]!)) end++;
+    const next = end < kept.length ? fixed[end]! : Infinity;
+    if (next - prev - 1 < end - i) room = false;
+    for (; i < end; i++) orders[i] = ++prev;
+  }
+  if (!room) for (let i = 0; i < kept.length; i++) orders[i] = highest + 1 + i;
+  return orders;
+}
