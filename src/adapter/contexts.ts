@@ -36,6 +36,7 @@ interface CachedContext {
   context: tls.SecureContext;
   refs: number;
   certificate: LoadedCertificate | undefined;
+  trust: Trust;
   /** The store entries it was leased for (a certificate may be in several). */
   entries: Set<string>;
   /** Its certificate left the store: dropped when its last connection is gone, never idle. */
@@ -49,10 +50,12 @@ interface CachedContext {
  * adapter closes: nothing is kept for a closed dispatcher.
  */
 export class ContextCache {
-  readonly #all = new Map<string, CachedContext>();
-  /** Idle keys, least recently used first. */
-  readonly #idle = new Set<string>();
+  /** By certificate object (not its fingerprint: the same leaf may come with another chain), then trust. */
+  readonly #all = new Map<object, Map<Trust, CachedContext>>();
+  /** Idle contexts, least recently used first. */
+  readonly #idle = new Set<CachedContext>();
   readonly #idleLimit: number;
+  #size = 0;
 
   constructor(idleLimit = DEFAULT_CONTEXT_CACHE_SIZE) {
     this.#idleLimit = idleLimit;
@@ -60,14 +63,17 @@ export class ContextCache {
 
   /** A context for `certificate` (of the store entry `entryId`) and `trust`. */
   lease(certificate: LoadedCertificate | undefined, trust: Trust, entryId?: string): ContextLease {
-    // By the certificate object, not its fingerprint: the same leaf may come with another chain.
-    const key = `${certificate === undefined ? '-' : certificateToken(certificate)}\n${trust.token}`;
-    let cached = this.#all.get(key);
+    const owner = certificate ?? NO_CERTIFICATE;
+    let byTrust = this.#all.get(owner);
+    if (byTrust === undefined) this.#all.set(owner, (byTrust = new Map()));
+    let cached = byTrust.get(trust);
     if (cached === undefined || cached.stale) {
-      cached = { context: createContext(certificate, trust), refs: 0, certificate, entries: new Set(), stale: false };
-      this.#all.set(key, cached);
+      if (cached !== undefined) this.#size--; // a stale one still in use: its leases release nothing here
+      cached = { context: createContext(certificate, trust), refs: 0, certificate, trust, entries: new Set(), stale: false };
+      byTrust.set(trust, cached);
+      this.#size++;
     } else if (cached.refs === 0) {
-      this.#idle.delete(key);
+      this.#idle.delete(cached);
     }
     if (entryId !== undefined) cached.entries.add(entryId);
     cached.refs++;
@@ -78,19 +84,28 @@ export class ContextCache {
       release: () => {
         if (released) return;
         released = true;
-        if (--entry.refs > 0 || this.#all.get(key) !== entry) return;
+        if (--entry.refs > 0 || this.#all.get(owner)?.get(trust) !== entry) return;
         if (entry.stale) {
-          this.#all.delete(key);
+          this.#drop(entry);
           return;
         }
-        this.#idle.add(key);
+        this.#idle.add(entry);
         for (const oldest of this.#idle) {
           if (this.#idle.size <= this.#idleLimit) break;
-          this.#idle.delete(oldest);
-          this.#all.delete(oldest);
+          this.#drop(oldest);
         }
       },
     };
+  }
+
+  #drop(cached: CachedContext): void {
+    this.#idle.delete(cached);
+    const owner = cached.certificate ?? NO_CERTIFICATE;
+    const byTrust = this.#all.get(owner);
+    if (byTrust?.get(cached.trust) !== cached) return;
+    byTrust.delete(cached.trust);
+    if (byTrust.size === 0) this.#all.delete(owner);
+    this.#size--;
   }
 
   /**
@@ -99,23 +114,22 @@ export class ContextCache {
    * gone), so that a rotated-out key does not stay in memory for as long as the adapter lives.
    */
   prune(holds: (entryId: string, certificate: LoadedCertificate) => boolean): void {
-    for (const [key, cached] of this.#all) {
-      const certificate = cached.certificate;
-      if (certificate === undefined || cached.entries.size === 0) continue;
-      let current = false;
-      for (const id of cached.entries) if (holds(id, certificate)) current = true;
-      if (current) continue;
-      cached.stale = true;
-      if (cached.refs === 0) {
-        this.#idle.delete(key);
-        this.#all.delete(key);
+    for (const byTrust of [...this.#all.values()]) {
+      for (const cached of [...byTrust.values()]) {
+        const certificate = cached.certificate;
+        if (certificate === undefined || cached.entries.size === 0) continue;
+        let current = false;
+        for (const id of cached.entries) if (holds(id, certificate)) current = true;
+        if (current) continue;
+        cached.stale = true;
+        if (cached.refs === 0) this.#drop(cached);
       }
     }
   }
 
   /** Contexts held: in use and idle. */
   get size(): number {
-    return this.#all.size;
+    return this.#size;
   }
 
   /** Contexts held that no connection uses. */
@@ -127,21 +141,13 @@ export class ContextCache {
   clear(): void {
     this.#all.clear();
     this.#idle.clear();
+    this.#size = 0;
   }
 }
 
 /** Whether the store's entry `entryId` still holds `certificate` (for ContextCache.prune). */
 export function storeHolds(store: { get(id: string): { certificate: LoadedCertificate } | undefined }): (entryId: string, certificate: LoadedCertificate) => boolean {
   return (entryId, certificate) => store.get(entryId)?.certificate === certificate;
-}
-
-const certificateIds = new WeakMap<LoadedCertificate, number>();
-let nextCertificateId = 1;
-
-function certificateToken(certificate: LoadedCertificate): number {
-  let id = certificateIds.get(certificate);
-  if (id === undefined) certificateIds.set(certificate, (id = nextCertificateId++));
-  return id;
 }
 
 // The cache of each adapter, for the tests (and nothing else).
