@@ -1,6 +1,7 @@
 // TLS failures, told in words a user can act on: which certificate was presented to which origin,
 // its validity, and the likely causes; for server certificates, how to trust a private CA.
 import { MtlsError } from '../errors.js';
+import { serverAlert } from './alerts.js';
 import type { LoadedCertificate } from '../loader/types.js';
 import type { Match } from '../resolver/types.js';
 
@@ -64,6 +65,16 @@ function looksLikeTlsFailure(err: Error): boolean {
 }
 
 function handshakeError(err: Error, origin: string, match: Match<LoadedCertificate> | undefined): MtlsError {
+  // The server's own words when it sent an alert; the likely causes when it only hung up.
+  const alert = serverAlert(err);
+  if (alert !== undefined) {
+    const fact = `The server ${origin} refused the TLS connection with the alert ${alert.name}: ${alert.meaning}`;
+    const advice = alert.name === 'certificate_required' && match !== undefined ? 'The certificate was sent: the server may not have accepted its type, or it requires one for another host name.' : alert.advice;
+    return new MtlsError('ERR_TLS_HANDSHAKE', `${fact}. ${presented(origin, match)} ${advice}`, {
+      cause: err,
+      ...(match === undefined ? { reason: { kind: 'no-client-certificate' as const, fact, origin } } : {}),
+    });
+  }
   const causes =
     match === undefined
       ? ''

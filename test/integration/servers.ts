@@ -120,11 +120,12 @@ export function clientSubjectOnPage(page: string): string | null {
 }
 
 /** `openssl s_server -Verify 2 -verify_return_error -www`: requires and verifies a client certificate. */
-export async function startOpensslServer(): Promise<OpensslServer> {
+export async function startOpensslServer(options: { tls?: '1.2' | '1.3' } = {}): Promise<OpensslServer> {
   const port = await freePort();
+  const version = options.tls === undefined ? [] : [options.tls === '1.2' ? '-tls1_2' : '-tls1_3'];
   const child: ChildProcess = spawn(
     'openssl',
-    ['s_server', '-accept', String(port), '-cert', fixture('server.crt'), '-key', fixture('server.key'), '-cert_chain', fixture('int.crt'), '-CAfile', fixture('ca.crt'), '-Verify', '2', '-verify_return_error', '-www'],
+    ['s_server', '-accept', String(port), ...version, '-cert', fixture('server.crt'), '-key', fixture('server.key'), '-cert_chain', fixture('int.crt'), '-CAfile', fixture('ca.crt'), '-Verify', '2', '-verify_return_error', '-www'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OPENSSL_CONF: '/dev/null' } },
   );
   let out = '';

@@ -11,6 +11,7 @@
 import type { Dispatcher } from 'undici';
 import type { LoadedCertificate } from '../../loader/types.js';
 import type { Match } from '../../resolver/types.js';
+import type { AlertLog } from '../alerts.js';
 import { describeRequestError } from '../errors.js';
 
 /** Counts a connection's requests in flight; told when the count falls back to 0. */
@@ -26,6 +27,8 @@ export interface Presented {
   secure: boolean;
   /** The proxy the request went through (without credentials), if any. */
   proxy: string | undefined;
+  /** The TLS alerts the slot's sockets received: a request's "other side closed" may have been one. */
+  alerts?: AlertLog;
 }
 
 type Fn = (...args: never[]) => unknown;
@@ -57,7 +60,9 @@ abstract class SlotHandlerBase {
 
   protected describe(err: Error): Error {
     const p = this.#presented;
-    return p.secure ? describeRequestError(err, p.origin, p.match, p.proxy) : err;
+    if (!p.secure) return err;
+    // The server's alert, when undici saw only the connection closing after it.
+    return describeRequestError(p.alerts?.take(err) ?? err, p.origin, p.match, p.proxy);
   }
 }
 

@@ -9,6 +9,7 @@ import type { Match } from '../../resolver/types.js';
 import type { CertificateStore, StoreEntry } from '../../store/store.js';
 import type { ContextCache, ContextLease } from '../contexts.js';
 import { reportSelect } from '../events.js';
+import { AlertLog } from '../alerts.js';
 import { chooseFor } from '../choose.js';
 import { StoreMemo, noLongerApplies } from '../memo.js';
 import type { ResolvedAdapterOptions } from '../options.js';
@@ -160,8 +161,9 @@ export class OriginRouter extends ClosableDispatcher {
     }
     if (slot === undefined) {
       const lease = this.#secure ? this.#shared.contexts.lease(match?.entry.certificate, this.#shared.options.trust.withEntry(match?.entry), match?.entry.id) : undefined;
-      const dispatcher = makeSlot({ origin: this.#origin, secure: this.#secure, match, verify, proxy: this.#proxy, secureContext: lease?.context }, this.#context);
-      const presented = { origin: this.#origin, match, secure: this.#secure, proxy: this.#proxy?.display };
+      const alerts = new AlertLog();
+      const dispatcher = makeSlot({ origin: this.#origin, secure: this.#secure, match, verify, proxy: this.#proxy, secureContext: lease?.context, alerts }, this.#context);
+      const presented = { origin: this.#origin, match, secure: this.#secure, proxy: this.#proxy?.display, alerts };
       slot = { dispatcher, presented, lease, entry, selected };
       this.#slots.set(key, slot);
     }

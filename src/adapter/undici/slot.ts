@@ -7,6 +7,7 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import { Client, buildConnector, type Dispatcher } from 'undici';
 import type { LoadedCertificate } from '../../loader/types.js';
 import type { Match } from '../../resolver/types.js';
+import type { AlertLog } from '../alerts.js';
 import { describeConnectError } from '../errors.js';
 import { openTunnel, type ProxyRoute } from '../proxy.js';
 import { reportConnect } from '../events.js';
@@ -28,6 +29,8 @@ export interface SlotSpec {
   proxy: ProxyRoute | undefined;
   /** The secure context of the slot's TLS sessions (its certificate and trust); undefined for http. */
   secureContext: SecureContext | undefined;
+  /** The TLS alerts the slot's sockets receive after their handshake (see alerts.ts). */
+  alerts: AlertLog;
 }
 
 /** What every slot of an agent shares. */
@@ -74,6 +77,7 @@ function secureConnector(spec: SlotSpec, context: SlotContext): { connect: Conne
         return;
       }
       reportConnect(origin, match, socket as TLSSocket, proxy?.display);
+      spec.alerts.watch(socket as TLSSocket);
       callback(null, socket);
     });
   if (proxy === undefined) return { connect: handshake, alpn };

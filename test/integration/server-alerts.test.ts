@@ -1,0 +1,83 @@
+// When a server refuses the client certificate, the error says so in the server's words: the TLS
+// alert, what it means, and what to do, on every adapter. With TLS 1.3 the alert comes after the
+// client's handshake, and undici's HTTP/1.1 client alone only reported "other side closed".
+// `openssl s_server -Verify 2 -verify_return_error` (a peer we did not write), TLS 1.2 and 1.3.
+import { request as httpsRequest } from 'node:https';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CertificateStore, createDispatcher, createFetch, createHttpsAgent, isMtlsError, loadCertificate, type LoadedCertificate } from '../../src/index.js';
+import { fixture, testCa } from '../helpers.js';
+import { startOpensslServer, type OpensslServer } from './servers.js';
+
+let servers: Record<'1.2' | '1.3', OpensslServer>;
+const certs: Record<string, LoadedCertificate> = {};
+
+beforeAll(async () => {
+  const [tls12, tls13] = await Promise.all([startOpensslServer({ tls: '1.2' }), startOpensslServer({ tls: '1.3' })]);
+  servers = { '1.2': tls12, '1.3': tls13 };
+  [certs.otherCa, certs.leafOnly] = await Promise.all([
+    loadCertificate({ certFile: fixture('other-server.crt'), keyFile: fixture('other-server.key') }), // issued by a CA the server does not trust
+    loadCertificate({ certFile: fixture('rsa.crt'), keyFile: fixture('rsa.key') }), // the leaf without its intermediate
+  ]);
+});
+afterAll(async () => {
+  await Promise.all(Object.values(servers ?? {}).map((s) => s.close()));
+});
+
+function storeWith(certificate: LoadedCertificate | undefined): CertificateStore {
+  const store = new CertificateStore({ ca: testCa() });
+  if (certificate !== undefined) store.add({ host: 'localhost', port: '*', certificate });
+  return store;
+}
+
+/** The MtlsError of one request through each adapter. */
+async function errorsOf(store: CertificateStore, url: string): Promise<Record<string, unknown>> {
+  const dispatcher = createDispatcher(store);
+  const fetch = createFetch(store);
+  const agent = createHttpsAgent(store);
+  try {
+    const viaDispatcher = await request(url, { dispatcher }).then(() => undefined, (e: unknown) => e);
+    const viaFetch = await fetch(url).then(() => undefined, (e: unknown) => (e as Error).cause ?? e);
+    const viaAgent = await new Promise<unknown>((resolve) => {
+      httpsRequest(url, { agent }, (res) => {
+        res.resume();
+        resolve(undefined);
+      })
+        .on('error', resolve)
+        .end();
+    });
+    return { dispatcher: viaDispatcher, fetch: viaFetch, agent: viaAgent };
+  } finally {
+    await Promise.all([dispatcher.close(), fetch.close()]);
+    agent.destroy();
+  }
+}
+
+describe.each(['1.2', '1.3'] as const)('TLS %s', (version) => {
+  const url = () => `https://localhost:${servers[version].port}/`;
+
+  it('a certificate from another CA: unknown_ca, with the certificate and "send the chain"', async () => {
+    for (const [adapter, err] of Object.entries(await errorsOf(storeWith(certs.otherCa), url()))) {
+      expect(isMtlsError(err, 'ERR_TLS_HANDSHAKE'), adapter).toBe(true);
+      const message = (err as Error).message;
+      expect(message, adapter).toContain('refused the TLS connection with the alert unknown_ca: the server does not trust the issuer');
+      expect(message, adapter).toContain(certs.otherCa!.fingerprint256);
+      expect(message, adapter).toContain('Send the chain');
+      expect(message, adapter).not.toContain('Likely causes');
+    }
+  });
+
+  it('a leaf without its intermediate: unknown_ca', async () => {
+    for (const [adapter, err] of Object.entries(await errorsOf(storeWith(certs.leafOnly), url()))) {
+      expect((err as Error).message, adapter).toContain('with the alert unknown_ca');
+    }
+  });
+
+  it('no certificate: the alert, and that none was presented', async () => {
+    for (const [adapter, err] of Object.entries(await errorsOf(storeWith(undefined), url()))) {
+      const message = (err as Error).message;
+      expect(message, adapter).toMatch(version === '1.3' ? /with the alert certificate_required: the server requires a client certificate and none was presented/ : /with the alert (handshake_failure|certificate_required)/);
+      expect(message, adapter).toContain('No client certificate was presented');
+    }
+  });
+});
