@@ -7,6 +7,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     exclude: [...configDefaults.exclude, 'test/**/*.slow.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/setup-warnings.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

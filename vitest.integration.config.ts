@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.slow.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/setup-warnings.ts'],
     testTimeout: 180_000,
     hookTimeout: 120_000,
   },

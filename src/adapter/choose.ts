@@ -1,12 +1,37 @@
 // The per-origin choice of every adapter, written once: the entry the request's own `select`
 // names (given for this origin), else the rules (R1-R6), else the primary when nothing matches and
-// the adapter has fallbackToPrimary (R7). Nothing for plain http.
+// the adapter has fallbackToPrimary (R7). Nothing for plain http. And, when nothing is chosen,
+// why: an entry that matches but was skipped (R6) is named, with its dates.
 import type { LoadedCertificate } from '../loader/types.js';
 import { isSecureProtocol } from '../resolver/host.js';
 import type { Match } from '../resolver/types.js';
 import type { CertificateStore } from '../store/store.js';
 
-export function chooseFor(store: CertificateStore, url: URL, options: { readonly fallbackToPrimary: boolean }, select?: string): Match<LoadedCertificate> | undefined {
+export interface ChoiceOptions {
+  readonly fallbackToPrimary: boolean;
+  readonly includeExpired: boolean;
+}
+
+export function chooseFor(store: CertificateStore, url: URL, options: ChoiceOptions, select?: string): Match<LoadedCertificate> | undefined {
   if (!isSecureProtocol(url.protocol)) return undefined;
-  return select === undefined ? store.resolve(url, { fallbackToPrimary: options.fallbackToPrimary }) : store.resolve(url, { select });
+  const includeExpired = options.includeExpired;
+  return select === undefined ? store.resolve(url, { fallbackToPrimary: options.fallbackToPrimary, includeExpired }) : store.resolve(url, { select, includeExpired });
+}
+
+/**
+ * Why no certificate was chosen for `url`, in a sentence that ends the error's "No client
+ * certificate was presented to ..." (made only when an error needs it).
+ */
+export function whyNone(store: CertificateStore, url: string, options: ChoiceOptions): string {
+  let skipped: Array<{ entry: { id: string; name?: string; host: string }; reason: string }>;
+  try {
+    skipped = store.explain(url, { fallbackToPrimary: options.fallbackToPrimary }).candidates.filter((c) => c.verdict === 'skipped');
+  } catch {
+    return 'no entry matches it';
+  }
+  if (skipped.length === 0) return 'no entry matches it';
+  const [first] = skipped;
+  const label = first!.entry.name === undefined ? `${first!.entry.host} (id ${first!.entry.id})` : `${JSON.stringify(first!.entry.name)} (${first!.entry.host}, id ${first!.entry.id})`;
+  const reason = first!.reason.replace(/; (renew it, or )?pass includeExpired: true to use it anyway$/, '');
+  return `the entry ${label} matches but was skipped (R6): its ${reason}${skipped.length > 1 ? ` (and ${skipped.length - 1} more)` : ''}; renew it, or set includeExpired: true (adapter option, or per request) to present it anyway`;
 }

@@ -25,14 +25,22 @@ function codeOf(err: unknown): string {
 }
 
 /** The certificate a connection presented, described without key material. */
-function presented(origin: string, match: Match<LoadedCertificate> | undefined): string {
+function presented(origin: string, match: Match<LoadedCertificate> | undefined, skipped?: string): string {
   if (match === undefined) {
+    if (skipped !== undefined) return `No client certificate was presented to ${origin}: ${skipped}.`;
     return `No client certificate was presented to ${origin} (no entry matches it). If this server requires mTLS, add an entry for its host and port; store.explain('${origin}') shows why none matched.`;
   }
   const { entry } = match;
   const c = entry.certificate;
   const name = entry.name === undefined ? '' : ` ${JSON.stringify(entry.name)}`;
   return `The client certificate${name} (id ${entry.id}, ${c.subject}, issued by ${c.issuer}, fingerprint ${c.fingerprint256}, valid until ${c.notAfter.toISOString()}, status ${c.status}) was presented to ${origin} (${match.reason}).`;
+}
+
+/** Why nothing was presented, when it is not simply that no entry matches (an entry skipped by R6). */
+function skippedOf(match: Match<LoadedCertificate> | undefined, why: (() => string) | undefined): string | undefined {
+  if (match !== undefined || why === undefined) return undefined;
+  const text = why();
+  return text === 'no entry matches it' ? undefined : text;
 }
 
 function serverCertificateError(err: Error, origin: string): MtlsError {
@@ -64,26 +72,23 @@ function looksLikeTlsFailure(err: Error): boolean {
   );
 }
 
-function handshakeError(err: Error, origin: string, match: Match<LoadedCertificate> | undefined): MtlsError {
+function handshakeError(err: Error, origin: string, match: Match<LoadedCertificate> | undefined, why?: () => string): MtlsError {
+  const skipped = skippedOf(match, why);
+  // The CLI words "no entry matches" itself from this reason: only when that is what happened.
+  const noneMatched = (fact: string) => (match === undefined && skipped === undefined ? { reason: { kind: 'no-client-certificate' as const, fact, origin } } : {});
   // The server's own words when it sent an alert; the likely causes when it only hung up.
   const alert = serverAlert(err);
   if (alert !== undefined) {
     const fact = `The server ${origin} refused the TLS connection with the alert ${alert.name}: ${alert.meaning}`;
-    const advice = alert.name === 'certificate_required' && match !== undefined ? 'The certificate was sent: the server may not have accepted its type, or it requires one for another host name.' : alert.advice;
-    return new MtlsError('ERR_TLS_HANDSHAKE', `${fact}. ${presented(origin, match)} ${advice}`, {
-      cause: err,
-      ...(match === undefined ? { reason: { kind: 'no-client-certificate' as const, fact, origin } } : {}),
-    });
+    const advice = alert.name === 'certificate_required' && match !== undefined ? ' The certificate was sent: the server may not have accepted its type, or it requires one for another host name.' : skipped !== undefined ? '' : ` ${alert.advice}`;
+    return new MtlsError('ERR_TLS_HANDSHAKE', `${fact}. ${presented(origin, match, skipped)}${advice}`, { cause: err, ...noneMatched(fact) });
   }
   const causes =
     match === undefined
       ? ''
       : ' Likely causes: the server does not trust the issuer of this certificate (it needs the CA chain), the certificate is expired or not yet valid, it is not issued for client authentication, or the server expects another certificate for this host.';
   const fact = `The server ${origin} closed or refused the TLS connection (${codeOf(err) || 'no code'}: ${err.message})`;
-  return new MtlsError('ERR_TLS_HANDSHAKE', `${fact}. ${presented(origin, match)}${causes}`, {
-    cause: err,
-    ...(match === undefined ? { reason: { kind: 'no-client-certificate' as const, fact, origin } } : {}),
-  });
+  return new MtlsError('ERR_TLS_HANDSHAKE', `${fact}. ${presented(origin, match, skipped)}${causes}`, { cause: err, ...noneMatched(fact) });
 }
 
 function isAlpnFailure(err: Error): boolean {
@@ -113,20 +118,21 @@ export function describeConnectError(
   verify: boolean,
   alpn: readonly string[] = ['http/1.1'],
   proxy?: string,
+  why?: () => string,
 ): Error {
   if (err instanceof MtlsError) return err;
   const target = proxy === undefined ? origin : `${origin} (reached through the proxy ${proxy})`;
   if (isAlpnFailure(err)) return alpnError(err, target, alpn);
   if (verify && SERVER_CERTIFICATE_CODES.has(codeOf(err))) return serverCertificateError(err, target);
-  if (looksLikeTlsFailure(err)) return handshakeError(err, target, match);
+  if (looksLikeTlsFailure(err)) return handshakeError(err, target, match, why);
   return err;
 }
 
 /** A failure of a request on a TLS connection: with TLS 1.3 the server's verdict on the client certificate arrives here. */
-export function describeRequestError(err: Error, origin: string, match: Match<LoadedCertificate> | undefined, proxy?: string): Error {
+export function describeRequestError(err: Error, origin: string, match: Match<LoadedCertificate> | undefined, proxy?: string, why?: () => string): Error {
   if (err instanceof MtlsError) return err;
   if (codeOf(err).startsWith('ERR_SSL_') || (codeOf(err) === 'UND_ERR_SOCKET' && /other side closed/i.test(err.message))) {
-    return handshakeError(err, proxy === undefined ? origin : `${origin} (reached through the proxy ${proxy})`, match);
+    return handshakeError(err, proxy === undefined ? origin : `${origin} (reached through the proxy ${proxy})`, match, why);
   }
   return err;
 }

@@ -10,7 +10,7 @@ import type { LoadedCertificate } from '../loader/types.js';
 import type { Match } from '../resolver/types.js';
 import { followStore } from '../store/followers.js';
 import type { CertificateStore, StoreChange, StoreEntry } from '../store/store.js';
-import { chooseFor } from './choose.js';
+import { chooseFor, whyNone } from './choose.js';
 import { describeConnectError } from './errors.js';
 import { reportConnect, reportSelect } from './events.js';
 import { ContextCache, registerContextCache, storeHolds } from './contexts.js';
@@ -129,9 +129,12 @@ export class MtlsHttpsAgent extends https.Agent {
     const own = this.#own(o);
     const select = own?.select;
     const verify = this.#verify(o, own);
-    if (select !== undefined) {
+    const includeExpired = own?.includeExpired;
+    if (select !== undefined || (includeExpired !== undefined && includeExpired !== this.#resolved.includeExpired)) {
+      // The request's own choice (for its origin), not the origin's cached one.
       const url = new URL(originOf(o));
-      return { url, match: chooseFor(this.#store, url, this.#resolved, select), selected: true, verify };
+      const options = { fallbackToPrimary: this.#resolved.fallbackToPrimary, includeExpired: includeExpired ?? this.#resolved.includeExpired };
+      return { url, match: chooseFor(this.#store, url, options, select), selected: true, verify };
     }
     const resolution = this.#resolutions.get(originOf(o)); // one resolution per origin, not per request
     return { url: resolution.url, match: resolution.match, selected: false, verify, resolution };
@@ -155,7 +158,8 @@ export class MtlsHttpsAgent extends https.Agent {
       // From outside a request (a pool lookup, a library's own bookkeeping): no choice to record,
       // and the name's tail cached with the origin's resolution.
       try {
-        if (this.#own(o)?.select !== undefined) return super.getName(o) + this.#tail(this.#choose(o).match, this.#verify(o));
+        const own = this.#own(o);
+        if (own?.select !== undefined || own?.includeExpired !== undefined) return super.getName(o) + this.#tail(this.#choose(o).match, this.#verify(o));
         const resolution = this.#resolutions.get(originOf(o));
         const verify = this.#verify(o);
         return super.getName(o) + (resolution.tails[verify ? 1 : 0] ??= this.#tail(resolution.match, verify));
@@ -182,7 +186,7 @@ export class MtlsHttpsAgent extends https.Agent {
     }
     const proxy = this.#resolved.proxy?.routeFor(choice.url)?.display;
     if (choice.match !== undefined) reportSelect(this.#resolved, choice.url.origin, choice.match, proxy);
-    describeErrors(req, choice, proxy);
+    describeErrors(req, choice, proxy, choice.match === undefined ? () => whyNone(this.#store, choice.url.origin, this.#resolved) : undefined);
     this.#pending.set(req, o);
     agentProto.addRequest.call(this, req, { ...o, [kChoice]: choice });
   }
@@ -284,12 +288,12 @@ export class MtlsHttpsAgent extends https.Agent {
 }
 
 // A request's TLS failures name the certificate presented (Node's own say "socket hang up").
-function describeErrors(req: ClientRequest, choice: Choice, proxy: string | undefined): void {
+function describeErrors(req: ClientRequest, choice: Choice, proxy: string | undefined, why: (() => string) | undefined): void {
   const emit = req.emit;
   const origin = choice.url.origin;
   req.emit = function (this: ClientRequest, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'error' && args[0] instanceof Error && !isMtlsError(args[0])) {
-      args[0] = describeConnectError(args[0], origin, choice.match, choice.verify, undefined, proxy);
+      args[0] = describeConnectError(args[0], origin, choice.match, choice.verify, undefined, proxy, why);
     }
     return emit.call(this, event, ...args);
   } as typeof req.emit;

@@ -15,6 +15,11 @@ export interface AdapterOptions {
   rejectUnauthorized?: boolean;
   /** Use the primary certificate when nothing matches (R7). Default: `false`. */
   fallbackToPrimary?: boolean;
+  /**
+   * Present expired and not-yet-valid certificates too (R6), for a server that does not check
+   * dates, or to see what it says. Default: `false` (a skipped entry is named in the error).
+   */
+  includeExpired?: boolean;
   /** Called for every request that presents a certificate. */
   onSelect?: (event: SelectEvent) => void;
   /**
@@ -40,6 +45,8 @@ export interface RequestMtlsOptions {
   select?: string;
   /** Verify the server's certificate for this request only. */
   rejectUnauthorized?: boolean;
+  /** Consider expired and not-yet-valid entries for this request's origin too (R6). */
+  includeExpired?: boolean;
 }
 
 export interface ResolvedAdapterOptions {
@@ -53,6 +60,7 @@ export interface ResolvedAdapterOptions {
    */
   verify(request: boolean | undefined): boolean;
   fallbackToPrimary: boolean;
+  includeExpired: boolean;
   onSelect: ((event: SelectEvent) => void) | undefined;
   /** undefined: direct connections. */
   proxy: ProxyPlan | undefined;
@@ -70,6 +78,7 @@ export function resolveAdapterOptions(store: CertificateStore, given: AdapterOpt
   const options = ownFields(given);
   const { fallbackToPrimary = false, onSelect } = options;
   if (options.rejectUnauthorized !== undefined && typeof options.rejectUnauthorized !== 'boolean') throw new MtlsError('ERR_INVALID_OPTION', 'The option rejectUnauthorized must be true or false.');
+  if (options.includeExpired !== undefined && typeof options.includeExpired !== 'boolean') throw new MtlsError('ERR_INVALID_OPTION', 'The option includeExpired must be true or false.');
   if (onSelect !== undefined && typeof onSelect !== 'function') throw new MtlsError('ERR_INVALID_OPTION', 'The option onSelect must be a function.');
   const { contextCacheSize = DEFAULT_CONTEXT_CACHE_SIZE } = options;
   if (!Number.isSafeInteger(contextCacheSize) || contextCacheSize < 0) throw new MtlsError('ERR_INVALID_OPTION', 'The option contextCacheSize must be a whole number, 0 or more (idle secure contexts kept for reuse).');
@@ -97,6 +106,7 @@ export function resolveAdapterOptions(store: CertificateStore, given: AdapterOpt
     },
     verify: (request) => request ?? adapterVerify(),
     fallbackToPrimary: fallbackToPrimary === true,
+    includeExpired: options.includeExpired === true,
     onSelect,
     proxy: resolveProxy(options.proxy, options.proxyTls),
     contextCacheSize,

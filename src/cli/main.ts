@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isMtlsError } from '../errors.js';
 import { cliMessage, usageMessage, type CliContext } from './advice.js';
-import { UsageError, type Command, type Io } from './command.js';
+import { UsageError, cliWords, type Command, type Io } from './command.js';
 import { demoCommand } from './commands/demo.js';
 import { fetchCommand } from './commands/fetch.js';
 import { importCommand } from './commands/import.js';
@@ -100,7 +100,7 @@ export async function main(argv: string[], streams: { stdout: WritableText; stde
     const shown = isMtlsError(e) ? e : isMtlsError(cause) ? cause : (e as Error & { code?: string });
     const code = isMtlsError(shown) ? shown.code : (shown.code ?? (cause as { code?: string } | undefined)?.code ?? 'ERR_UNEXPECTED');
     const message = isMtlsError(shown) ? cliMessage(shown, context) : cause instanceof Error ? `${shown.message}: ${cause.message}` : shown.message;
-    err.write(`error ${code}: ${message.replace(/\s*\n\s*/g, ' ')}\n`); // one line, whatever the cause's text holds
+    err.write(`error ${code}: ${cliWords(message).replace(/\s*\n\s*/g, ' ')}\n`); // one line, whatever the cause's text holds
     if (debug) err.write(`${(e as Error).stack ?? ''}\n`);
     return 1;
   }

@@ -210,6 +210,21 @@ describe('mtls-resolver (the CLI in this process)', () => {
     const certs = (extra: object = {}) =>
       config(`fetch-${Math.random()}.json`, { certificates: [{ name: 'lab', host: 'localhost', port: '*', pem: fixture('rsa.pem') }], ...extra });
 
+    it('an expired entry: -v says it was skipped and why; --include-expired presents it; resolve --include-expired chooses it', async () => {
+      const file = config('expired.json', { ca: fixture('ca.crt'), certificates: [{ name: 'old', host: 'localhost', port: '*', pem: fixture('expired.pem') }] });
+      const skipped = await run(['fetch', server.url('localhost', '/old'), '--config', file, '-v']);
+      expect(skipped.code).toBe(0);
+      expect((JSON.parse(skipped.stdout) as Received).fingerprint256).toBeNull();
+      expect(skipped.stderr).toMatch(/\* client certificate: none \(the entry "old" \(localhost, id cert-1\) matches but was skipped \(R6\): its certificate expired on 2021-01-01T00:00:00.000Z; renew it, or pass --include-expired to present it anyway\)/);
+      const included = await run(['fetch', server.url('localhost', '/old'), '--config', file, '--include-expired']);
+      expect(included.code).toBe(0);
+      expect((JSON.parse(included.stdout) as Received).subject).toContain('CN=expired client');
+      const resolved = await run(['resolve', server.url('localhost'), '--config', file, '--include-expired']);
+      expect(resolved.stdout).toMatch(/chosen: old/);
+      const plain = await run(['resolve', server.url('localhost'), '--config', file]);
+      expect(plain.stdout).toMatch(/skipped\s+old[\s\S]*pass --include-expired/);
+    });
+
     it('sends the request like curl; -v shows the certificate sent and the server certificate', async () => {
       const r = await run(['fetch', server.url('localhost', '/hello'), '--config', certs({ ca: fixture('ca.crt') }), '-v']);
       expect(r.code).toBe(0);

@@ -6,7 +6,7 @@ import { request as httpsRequest } from 'node:https';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateStore, createDispatcher, createFetch, createHttpsAgent, isMtlsError, loadCertificate, type LoadedCertificate } from '../../src/index.js';
-import { fixture, testCa } from '../helpers.js';
+import { fixture, readFixture, testCa } from '../helpers.js';
 import { startOpensslServer, type OpensslServer } from './servers.js';
 
 let servers: Record<'1.2' | '1.3', OpensslServer>;
@@ -15,9 +15,10 @@ const certs: Record<string, LoadedCertificate> = {};
 beforeAll(async () => {
   const [tls12, tls13] = await Promise.all([startOpensslServer({ tls: '1.2' }), startOpensslServer({ tls: '1.3' })]);
   servers = { '1.2': tls12, '1.3': tls13 };
-  [certs.otherCa, certs.leafOnly] = await Promise.all([
+  [certs.otherCa, certs.leafOnly, certs.expired] = await Promise.all([
     loadCertificate({ certFile: fixture('other-server.crt'), keyFile: fixture('other-server.key') }), // issued by a CA the server does not trust
     loadCertificate({ certFile: fixture('rsa.crt'), keyFile: fixture('rsa.key') }), // the leaf without its intermediate
+    loadCertificate({ cert: Buffer.concat([readFixture('expired.crt'), readFixture('int.crt')]), key: readFixture('expired.key') }), // with its chain: only its dates are wrong
   ]);
 });
 afterAll(async () => {
@@ -31,10 +32,10 @@ function storeWith(certificate: LoadedCertificate | undefined): CertificateStore
 }
 
 /** The MtlsError of one request through each adapter. */
-async function errorsOf(store: CertificateStore, url: string): Promise<Record<string, unknown>> {
-  const dispatcher = createDispatcher(store);
-  const fetch = createFetch(store);
-  const agent = createHttpsAgent(store);
+async function errorsOf(store: CertificateStore, url: string, options: { includeExpired?: boolean } = {}): Promise<Record<string, unknown>> {
+  const dispatcher = createDispatcher(store, options);
+  const fetch = createFetch(store, options);
+  const agent = createHttpsAgent(store, options);
   try {
     const viaDispatcher = await request(url, { dispatcher }).then(() => undefined, (e: unknown) => e);
     const viaFetch = await fetch(url).then(() => undefined, (e: unknown) => (e as Error).cause ?? e);
@@ -81,3 +82,37 @@ describe.each(['1.2', '1.3'] as const)('TLS %s', (version) => {
     }
   });
 });
+
+describe('an entry skipped because its certificate expired (R6)', () => {
+  const url = () => `https://localhost:${servers['1.3'].port}/`;
+
+  it('the error names the entry and its date, instead of "no entry matches"', async () => {
+    for (const [adapter, err] of Object.entries(await errorsOf(storeWith(certs.expired), url()))) {
+      const message = (err as Error).message;
+      expect(message, adapter).toMatch(/No client certificate was presented to https:\/\/localhost:\d+: the entry localhost \(id cert-1\) matches but was skipped \(R6\): its certificate expired on \d{4}-/);
+      expect(message, adapter).toContain('includeExpired: true');
+      expect(message, adapter).not.toContain('no entry matches');
+    }
+  });
+
+  it('includeExpired (adapter option) presents it, and the server says certificate_expired', async () => {
+    for (const [adapter, err] of Object.entries(await errorsOf(storeWith(certs.expired), url(), { includeExpired: true }))) {
+      const message = (err as Error).message;
+      expect(message, adapter).toContain('with the alert certificate_expired');
+      expect(message, adapter).toContain(certs.expired!.fingerprint256);
+    }
+  });
+
+  it('includeExpired per request, for that origin only', async () => {
+    const fetch = createFetch(storeWith(certs.expired));
+    try {
+      const err = await fetch(url(), { mtls: { includeExpired: true } }).then(() => undefined, (e: unknown) => (e as Error).cause);
+      expect((err as Error).message).toContain('with the alert certificate_expired');
+      const without = await fetch(url()).then(() => undefined, (e: unknown) => (e as Error).cause);
+      expect((without as Error).message).toContain('matches but was skipped (R6)');
+    } finally {
+      await fetch.close();
+    }
+  });
+});
+

@@ -80,6 +80,7 @@ export class MtlsAgent extends Agent {
     const scope: Scope = {};
     if (options.select !== undefined) scope.select = options.select;
     if (options.rejectUnauthorized !== undefined) scope.rejectUnauthorized = options.rejectUnauthorized;
+    if (options.includeExpired !== undefined) scope.includeExpired = options.includeExpired;
     if (options.origin !== undefined) scope.origin = originOf(options.origin);
     return new ScopedDispatcher(this, scope);
   }

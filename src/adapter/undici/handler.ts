@@ -29,6 +29,8 @@ export interface Presented {
   proxy: string | undefined;
   /** The TLS alerts the slot's sockets received: a request's "other side closed" may have been one. */
   alerts?: AlertLog;
+  /** When nothing was presented: why (an entry skipped by R6 is named). Made only for an error. */
+  why?: () => string;
 }
 
 type Fn = (...args: never[]) => unknown;
@@ -62,7 +64,7 @@ abstract class SlotHandlerBase {
     const p = this.#presented;
     if (!p.secure) return err;
     // The server's alert, when undici saw only the connection closing after it.
-    return describeRequestError(p.alerts?.take(err) ?? err, p.origin, p.match, p.proxy);
+    return describeRequestError(p.alerts?.take(err) ?? err, p.origin, p.match, p.proxy, p.why);
   }
 }
 

@@ -10,7 +10,7 @@ import type { CertificateStore, StoreEntry } from '../../store/store.js';
 import type { ContextCache, ContextLease } from '../contexts.js';
 import { reportSelect } from '../events.js';
 import { AlertLog } from '../alerts.js';
-import { chooseFor } from '../choose.js';
+import { chooseFor, whyNone } from '../choose.js';
 import { StoreMemo, noLongerApplies } from '../memo.js';
 import type { ResolvedAdapterOptions } from '../options.js';
 import type { ProxyRoute } from '../proxy.js';
@@ -131,8 +131,10 @@ export class OriginRouter extends ClosableDispatcher {
     let selected = false;
     if (this.#secure) {
       try {
-        if (scope?.select !== undefined) {
-          match = chooseFor(this.#shared.store, this.#url, this.#shared.options, scope.select);
+        const includeExpired = scope?.includeExpired;
+        if (scope?.select !== undefined || (includeExpired !== undefined && includeExpired !== this.#shared.options.includeExpired)) {
+          // The request's own choice: not the origin's cached one, and not re-checked against it after a store change.
+          match = chooseFor(this.#shared.store, this.#url, { fallbackToPrimary: this.#shared.options.fallbackToPrimary, includeExpired: includeExpired ?? this.#shared.options.includeExpired }, scope?.select);
           selected = true;
         } else {
           match = this.#defaultMatch();
@@ -162,8 +164,10 @@ export class OriginRouter extends ClosableDispatcher {
     if (slot === undefined) {
       const lease = this.#secure ? this.#shared.contexts.lease(match?.entry.certificate, this.#shared.options.trust.withEntry(match?.entry), match?.entry.id) : undefined;
       const alerts = new AlertLog();
-      const dispatcher = makeSlot({ origin: this.#origin, secure: this.#secure, match, verify, proxy: this.#proxy, secureContext: lease?.context, alerts }, this.#context);
-      const presented = { origin: this.#origin, match, secure: this.#secure, proxy: this.#proxy?.display, alerts };
+      const options = this.#shared.options;
+      const why = match === undefined ? () => whyNone(this.#shared.store, this.#origin, options) : undefined;
+      const dispatcher = makeSlot({ origin: this.#origin, secure: this.#secure, match, verify, proxy: this.#proxy, secureContext: lease?.context, alerts, why }, this.#context);
+      const presented = { origin: this.#origin, match, secure: this.#secure, proxy: this.#proxy?.display, alerts, why };
       slot = { dispatcher, presented, lease, entry, selected };
       this.#slots.set(key, slot);
     }

@@ -31,6 +31,8 @@ export interface SlotSpec {
   secureContext: SecureContext | undefined;
   /** The TLS alerts the slot's sockets receive after their handshake (see alerts.ts). */
   alerts: AlertLog;
+  /** When nothing is presented: why (see choose.ts whyNone). */
+  why?: () => string;
 }
 
 /** What every slot of an agent shares. */
@@ -73,7 +75,7 @@ function secureConnector(spec: SlotSpec, context: SlotContext): { connect: Conne
   const handshake: Connector = (options, callback) =>
     base(options, (err, socket) => {
       if (err !== null) {
-        callback(describeConnectError(err, origin, match, verify, alpn, proxy?.display), null);
+        callback(describeConnectError(err, origin, match, verify, alpn, proxy?.display, spec.why), null);
         return;
       }
       reportConnect(origin, match, socket as TLSSocket, proxy?.display);

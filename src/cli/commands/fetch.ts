@@ -4,13 +4,14 @@ import type { ConnectEvent, SelectEvent } from '../../adapter/events.js';
 import { createFetch } from '../../adapter/undici/index.js';
 import { loadCaBundle } from '../../loader/ca.js';
 import { caListOf } from '../../loader/ca-list.js';
-import { UsageError, day, storeFrom, type Command } from '../command.js';
+import { whyNone } from '../../adapter/choose.js';
+import { UsageError, cliWords, day, storeFrom, type Command } from '../command.js';
 import { block, styleFor } from '../output.js';
 import { groupedWarnings } from '../warnings.js';
 
 export const fetchCommand: Command = {
     summary: 'send a request like curl, presenting the certificate the config resolves',
-    usage: 'mtls-resolver fetch <url> --config certs.json [-X METHOD] [-H "Name: value"]... [-d body] [--select <id|name>] [--ca FILE]... [--insecure] [--proxy URL | --no-proxy] [-v]\n\n--ca adds a CA bundle (PEM) to the trusted roots and the config\'s "ca", for a server with a private CA. --select presents the certificate of that entry (id or name) to this URL\'s origin instead of the one the rules choose. Like curl, fetch goes through HTTPS_PROXY / HTTP_PROXY (minus NO_PROXY) when they are set; --proxy overrides them, --no-proxy ignores them.',
+    usage: 'mtls-resolver fetch <url> --config certs.json [-X METHOD] [-H "Name: value"]... [-d body] [--select <id|name>] [--include-expired] [--ca FILE]... [--insecure] [--proxy URL | --no-proxy] [-v]\n\n--ca adds a CA bundle (PEM) to the trusted roots and the config\'s "ca", for a server with a private CA. --select presents the certificate of that entry (id or name) to this URL\'s origin instead of the one the rules choose; --include-expired presents an expired or not-yet-valid one too. Like curl, fetch goes through HTTPS_PROXY / HTTP_PROXY (minus NO_PROXY) when they are set; --proxy overrides them, --no-proxy ignores them.',
     example: 'mtls-resolver fetch https://api.acme.com/v1/orders --config certs.json -v\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json -X POST -H "content-type: application/json" -d \'{"id":1}\'\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json --proxy http://proxy.corp:3128 -v',
     options: {
       config: { type: 'string', short: 'c' },
@@ -21,6 +22,7 @@ export const fetchCommand: Command = {
       ca: { type: 'string', multiple: true },
       verbose: { type: 'boolean', short: 'v' },
       select: { type: 'string' },
+      'include-expired': { type: 'boolean' },
       proxy: { type: 'string' },
       'no-proxy': { type: 'boolean' },
     },
@@ -62,9 +64,10 @@ export const fetchCommand: Command = {
       if (verbose) subscribe('mtls-resolver:connect', onConnect);
       // --ca FILE: added to the config's CAs (which are added to Node's roots), never replacing them.
       const extraCa = ((values.ca as string[] | undefined) ?? []).map((file) => loadCaBundle({ file }));
-      const fetch = createFetch(store, { proxy, ...(verbose ? { onSelect } : {}), ...(extraCa.length > 0 ? { ca: [...caListOf(store.defaults.ca), ...extraCa] } : {}) });
+      const includeExpired = values['include-expired'] === true;
+      const fetch = createFetch(store, { proxy, includeExpired, ...(verbose ? { onSelect } : {}), ...(extraCa.length > 0 ? { ca: [...caListOf(store.defaults.ca), ...extraCa] } : {}) });
       try {
-        if (verbose && store.resolve(url) === undefined && values.select === undefined) io.err.write('* client certificate: none (no entry matches this URL)\n');
+        if (verbose && store.resolve(url, { includeExpired }) === undefined && values.select === undefined) io.err.write(`* client certificate: none (${cliWords(whyNone(store, url, { fallbackToPrimary: false, includeExpired }))})\n`);
         const method = (values.request as string | undefined) ?? (values.data === undefined ? 'GET' : 'POST');
         const res = await fetch(url, {
           method,

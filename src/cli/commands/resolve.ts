@@ -1,7 +1,7 @@
 // `resolve`: which certificate a URL gets, and every other entry's verdict and reason.
 import type { LoadedCertificate } from '../../loader/types.js';
 import type { Explanation } from '../../resolver/types.js';
-import { UsageError, storeFrom, summaryJson, type Command } from '../command.js';
+import { UsageError, cliWords, storeFrom, summaryJson, type Command } from '../command.js';
 import { styleFor } from '../output.js';
 import { groupedWarnings } from '../warnings.js';
 
@@ -24,15 +24,16 @@ function explanationJson(ex: Explanation<LoadedCertificate>): unknown {
 
 export const resolveCommand: Command = {
     summary: 'show which certificate a URL gets, and why every other one won, lost or was skipped',
-    usage: 'mtls-resolver resolve <url> --config certs.json [--select <id|name>] [--fallback-to-primary] [--json]',
+    usage: 'mtls-resolver resolve <url> --config certs.json [--select <id|name>] [--fallback-to-primary] [--include-expired] [--json]',
     example: 'mtls-resolver resolve https://api.acme.com:8443/v1 --config certs.json',
-    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, select: { type: 'string' }, 'fallback-to-primary': { type: 'boolean' } },
+    options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, select: { type: 'string' }, 'fallback-to-primary': { type: 'boolean' }, 'include-expired': { type: 'boolean' } },
     async run([url, ...rest], values, io) {
       if (url === undefined || rest.length > 0) throw new UsageError('resolve takes one URL');
       const { store, warnings } = await storeFrom(values.config);
       const ex = store.explain(url, {
         ...(values.select === undefined ? {} : { select: values.select as string }),
         fallbackToPrimary: values['fallback-to-primary'] === true,
+        includeExpired: values['include-expired'] === true,
       });
       if (values.json === true) {
         io.out.write(`${JSON.stringify(explanationJson(ex), null, 2)}\n`);
@@ -46,13 +47,13 @@ export const resolveCommand: Command = {
       io.out.write(
         ex.chosen === undefined
           ? `${s.yellow('no certificate')}: this request presents none\n`
-          : `${s.green('chosen')}: ${ex.chosen.entry.name ?? ex.chosen.entry.id} (${ex.chosen.entry.certificate.subject}) — ${ex.chosen.reason}\n`,
+          : `${s.green('chosen')}: ${ex.chosen.entry.name ?? ex.chosen.entry.id} (${ex.chosen.entry.certificate.subject}) — ${cliWords(ex.chosen.reason)}\n`,
       );
       io.out.write('\n');
       for (const c of ex.candidates) {
         const mark = { chosen: s.green('chosen   '), outranked: s.yellow('outranked'), skipped: s.red('skipped  '), 'no-match': s.dim('no match ') }[c.verdict];
         const port = c.entry.port === undefined ? '' : `:${c.entry.port}`;
-        io.out.write(`${mark}  ${c.entry.name ?? c.entry.id}  ${s.dim(`${c.entry.host}${port}`)}\n           ${c.reason}\n`);
+        io.out.write(`${mark}  ${c.entry.name ?? c.entry.id}  ${s.dim(`${c.entry.host}${port}`)}\n           ${cliWords(c.reason)}\n`);
       }
       return 0;
     },
