@@ -51,6 +51,9 @@ function matches(cert: X509Certificate, key: KeyObject): boolean {
 }
 
 /** Finds the leaf (the certificate the key belongs to) and its key. */
+/** Key types that cannot sign a TLS handshake. */
+const NON_SIGNING = new Set(['x25519', 'x448', 'dh', 'dhx']);
+
 function pair(m: Material): { leaf: X509Certificate; key: KeyObject } {
   if (m.certificates.length === 0) {
     throw new MtlsError(
@@ -70,6 +73,13 @@ function pair(m: Material): { leaf: X509Certificate; key: KeyObject } {
           : 'The input holds certificates but no private key: add the key to the PEM, or pass cert and key separately.',
       )
     );
+  }
+  // A key that only agrees keys cannot sign the handshake's CertificateVerify: TLS would fail at
+  // connect time (ERR_SSL_UNKNOWN_CERTIFICATE_TYPE); say it now.
+  const signing = m.keys.filter((k) => !NON_SIGNING.has(k.asymmetricKeyType ?? ''));
+  if (signing.length === 0) {
+    const type: string = m.keys[0]!.asymmetricKeyType ?? 'unknown';
+    throw new MtlsError('ERR_UNSUPPORTED_FORMAT', `The private key is ${type === 'dh' || type === 'dhx' ? 'a Diffie-Hellman' : `an ${type.toUpperCase()}`} key, which can agree on keys but not sign: a TLS client certificate needs a key that signs (RSA, EC P-256/P-384/P-521, Ed25519 or Ed448). Make one, e.g. openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout client.key -out client.crt -subj /CN=client.`);
   }
   // Each certificate's public key once, then each key looked up: linear in their numbers (every
   // pair compared took 23 s for a MiB of certificates and unrelated keys). The first key in input

@@ -92,7 +92,8 @@ function macMatches(p: ParsedPfx, password: Password): boolean {
 }
 
 /** Every safe bag of the authenticated safe, decrypted. `undefined` when a decryption fails. */
-function readBags(authSafe: Buffer, password: Password): Der[] | undefined {
+/** `decrypted` counts the parts the password opened: a PFX whose contents are not encrypted has none. */
+function readBags(authSafe: Buffer, password: Password, decrypted: { parts: number }): Der[] | undefined {
   const bags: Der[] = [];
   for (const info of parseDer(authSafe).children) {
     const type = oidOf(child(info, 0));
@@ -106,6 +107,7 @@ function readBags(authSafe: Buffer, password: Password): Der[] | undefined {
       if (content.tagClass !== CONTEXT || content.type !== 0) throw new Error('expected [0] IMPLICIT encrypted content');
       const plain = decrypt(algorithm, content.bytes, password, ENCRYPTED_PART);
       if (plain === undefined) return undefined;
+      decrypted.parts++;
       safeContents = plain;
     } else if (type === OID.envelopedData) {
       throw new Error('public-key encrypted (enveloped) PFX content is not supported');
@@ -128,7 +130,7 @@ const ENCRYPTED_PART = 'The PFX/P12 file (an encrypted part)';
 /** As MAX_PRIVATE_KEYS for PEM: each key bag is a key to decrypt and parse. */
 const MAX_KEY_BAGS = 16;
 
-function extract(bags: Der[], password: Password): Extracted {
+function extract(bags: Der[], password: Password, decrypted: { parts: number }): Extracted {
   const out: Extracted = { certificates: [], keys: [], keyDecryptFailed: false };
   let keyBags = 0;
   for (const bag of bags) {
@@ -144,8 +146,12 @@ function extract(bags: Der[], password: Password): Extracted {
       if (oidOf(child(value, 0)) === OID.x509Certificate) out.certificates.push(octets(explicitContent(child(value, 1))));
     } else if (id === OID.keyBag || id === OID.shroudedKeyBag) {
       const key = id === OID.keyBag ? plainKey(encodeDer(value)) : shroudedKey(value, password, 'The PFX/P12 file (its private key)');
-      if (key === undefined) out.keyDecryptFailed = true;
-      else out.keys.push(key);
+      if (key === undefined) {
+        out.keyDecryptFailed = true;
+      } else {
+        if (id === OID.shroudedKeyBag) decrypted.parts++;
+        out.keys.push(key);
+      }
     }
   }
   return out;
@@ -237,9 +243,10 @@ export function readPfx(input: Uint8Array, passphrase: string | undefined): PfxC
       else password = ok;
     }
     let extracted: Extracted | undefined;
+    const opened = { parts: 0 };
     try {
-      const bags = readBags(outer.authSafe, password);
-      extracted = bags === undefined ? undefined : extract(bags, password);
+      const bags = readBags(outer.authSafe, password, opened);
+      extracted = bags === undefined ? undefined : extract(bags, password, opened);
     } catch (err) {
       // Content that does not parse after a failed MAC was decrypted with the wrong password.
       passKdf(err);
@@ -247,8 +254,10 @@ export function readPfx(input: Uint8Array, passphrase: string | undefined): PfxC
     }
     const decrypted = extracted !== undefined && !extracted.keyDecryptFailed;
     if (macFailed) {
-      // A MAC that fails while the content decrypts and parses: the file, not the password, is wrong.
-      if (decrypted && extracted!.keys.length > 0) {
+      // A MAC that fails while the password decrypts the content: the file, not the password, is
+      // wrong. Contents that are not encrypted (-keypbe NONE -certpbe NONE) say nothing of the
+      // password: then the MAC is the password's only check, and it failed.
+      if (decrypted && extracted!.keys.length > 0 && opened.parts > 0) {
         throw malformed('its integrity check (MAC) failed although the passphrase decrypts it: the file is corrupted');
       }
       throw badPassphrase(passphrase);

@@ -1,5 +1,5 @@
 // Every format users bring, made by the OpenSSL CLI, loads; the fields agree with `openssl x509`.
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -150,5 +150,26 @@ describe('loadCaBundle', () => {
   ])('rejects %s', (_n, input, code) => {
     const value = typeof input === 'function' ? input() : input;
     expect(() => loadCaBundle(value as never)).toThrow(expect.objectContaining({ code }));
+  });
+});
+
+describe('a PFX whose contents are not encrypted (only its MAC uses the passphrase)', () => {
+  it('loads with the passphrase; a wrong one is ERR_BAD_PASSPHRASE and none ERR_PASSPHRASE_REQUIRED, not a corrupted file', async () => {
+    const pfx = readFixture('rsa.noenc.pfx');
+    expect((await loadCertificate({ pfx, passphrase: PASS })).subject).toContain('CN=rsa client');
+    await expect(loadCertificate({ pfx, passphrase: 'wrong' })).rejects.toMatchObject({ code: 'ERR_BAD_PASSPHRASE' });
+    await expect(loadCertificate({ pfx })).rejects.toMatchObject({ code: 'ERR_PASSPHRASE_REQUIRED' });
+    // A file whose MAC fails although the passphrase decrypts its contents is still a damaged file.
+    await expect(loadCertificate({ pfxFile: fixture('rsa.badmac.pfx'), passphrase: PASS })).rejects.toMatchObject({ code: 'ERR_MALFORMED_PFX' });
+  });
+});
+
+describe('keys that cannot sign a TLS handshake', () => {
+  it.each(['x25519', 'x448'] as const)('%s: refused at load with ERR_UNSUPPORTED_FORMAT and the command that makes a key that signs', async (type) => {
+    const { privateKey } = generateKeyPairSync(type as 'x25519');
+    const key = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const err = await loadCertificate({ cert: readFixture('rsa.crt'), key }).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_UNSUPPORTED_FORMAT', message: expect.stringContaining(`an ${type.toUpperCase()} key, which can agree on keys but not sign`) });
+    expect((err as Error).message).toContain('openssl req -x509 -newkey ec');
   });
 });
