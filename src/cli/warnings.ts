@@ -8,7 +8,7 @@ import type { CertificateStore } from '../store/store.js';
 const VALIDITY_WARNING = /: The certificate (expires in|expired on|is not valid until) /;
 
 /** The config's warnings without the per-entry validity ones, and one line per validity status. */
-export function groupedWarnings(store: CertificateStore, warnings: string[], configFile: string, now = new Date()): { validity: string[]; other: string[] } {
+export function groupedWarnings(store: CertificateStore, warnings: string[], configFile: string | undefined, now = new Date()): { validity: string[]; other: string[] } {
   const byStatus = new Map<string, string[]>();
   for (const entry of store.list()) {
     const { notBefore, notAfter } = entry.certificate;
@@ -20,7 +20,7 @@ export function groupedWarnings(store: CertificateStore, warnings: string[], con
   }
   const count = (list: string[]) => `${list.length} certificate${list.length === 1 ? '' : 's'}`;
   const validity: string[] = [];
-  const inspect = `mtls-resolver inspect --config ${JSON.stringify(configFile)} lists them`;
+  const inspect = configFile === undefined ? 'mtls-resolver inspect shows its dates' : `mtls-resolver inspect --config ${JSON.stringify(configFile)} lists them`;
   const expired = byStatus.get('expired');
   if (expired !== undefined) validity.push(`${count(expired)} expired (servers will refuse ${expired.length === 1 ? 'it' : 'them'}): ${expired.join(', ')}; ${inspect}.`);
   const notYet = byStatus.get('not-yet-valid');

@@ -31,7 +31,20 @@ export function loadCaBundle(input: string | Uint8Array | { file: string }, opti
   }
   const warnings: string[] = [];
   const certs: X509Certificate[] = [];
-  const parse = (der: Buffer) => certs.push(toX509(der, 'the CA bundle'));
+  // A certificate this runtime cannot read (a key algorithm Node does not decode, such as a GOST
+  // root) is left out with a warning: the others are used, as OpenSSL and Node's own `ca` do.
+  const unreadable: MtlsError[] = [];
+  let seen = 0;
+  const parse = (der: Buffer) => {
+    seen++;
+    try {
+      certs.push(toX509(der, 'the CA bundle'));
+    } catch (err) {
+      if (!(err instanceof MtlsError)) throw err;
+      unreadable.push(err);
+      warnings.push(`Certificate ${seen} of the CA bundle could not be read (it is damaged, or its key algorithm is not supported here) and is left out; the others are used.`);
+    }
+  };
   if (looksLikePem(data)) {
     for (const block of parsePem(asText(data))) {
       if (block.kind === 'certificate') parse(block.der);
@@ -44,6 +57,7 @@ export function loadCaBundle(input: string | Uint8Array | { file: string }, opti
     if (kind !== 'certificate') throw new MtlsError('ERR_UNSUPPORTED_FORMAT', 'The CA bundle is neither PEM nor a DER certificate.', { reason: { kind: 'not-a-certificate', fact: 'It is neither PEM nor a DER certificate' } });
     parse(asBytes(data));
   }
+  if (certs.length === 0 && unreadable.length > 0) throw unreadable[0]!;
   if (certs.length === 0) throw new MtlsError('ERR_NO_CERTIFICATE', 'The CA bundle holds no certificate: pass a PEM file with one or more "BEGIN CERTIFICATE" blocks.');
   const now = Date.now();
   for (const c of certs) {

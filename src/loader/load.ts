@@ -5,6 +5,7 @@ import { DEFAULT_MAX_INPUT_BYTES } from './input.js';
 import { DEFAULT_EXPIRY_WARNING_DAYS, isSelfSigned, nameOf, orderChain, statusAt, statusWarnings, summarize } from './metadata.js';
 import { DEFAULT_MAX_ITERATIONS, boundedAsync, boundedSync } from './kdf.js';
 import { collect, readFiles, type Material } from './collect.js';
+import { extendedKeyUsage } from './extensions.js';
 import type { CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './types.js';
 
 interface ResolvedLoadOptions {
@@ -116,12 +117,9 @@ const ANY_EKU = '2.5.29.37.0';
 
 function warningsFor(leaf: X509Certificate, status: CertificateStatus, days: number, notAfter: Date, notBefore: Date): string[] {
   const w = statusWarnings(status, days, notBefore, notAfter);
-  let eku: string[] | undefined;
-  try {
-    eku = leaf.keyUsage;
-  } catch {
-    eku = undefined; // an unreadable extension is not worth failing the load over
-  }
+  // Read from the certificate itself: X509Certificate.keyUsage is the extended key usage on Node
+  // but the key usage on Deno, which made every certificate "not issued for client authentication".
+  const eku = extendedKeyUsage(leaf.raw);
   if (Array.isArray(eku) && eku.length > 0 && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) {
     w.push('The certificate is not issued for client authentication (its extended key usage lacks clientAuth): servers may refuse it.');
   }

@@ -190,16 +190,19 @@ export class ResolverIndex<C> implements Resolver<C> {
     const byId = this.#byId.get(select);
     const named = this.#byName.get(select) ?? [];
     const others = byId === undefined ? named : named.filter((n) => n !== byId);
-    // Choosing one silently could send the other's certificate.
-    if (byId !== undefined && others.length > 0) {
-      const ids = others.map((n) => JSON.stringify(n.entry.id)).join(', ');
-      throw new MtlsError('ERR_AMBIGUOUS_SELECT', `${JSON.stringify(select)} is the id of one certificate and the name of another (id ${ids}): give that one another name, so that select means one certificate.`);
-    }
-    if (others.length > 1) {
+    // Entries that share a name and one certificate (an importer's entries made from one item)
+    // are one choice: byId, else the one added last (as R5 breaks ties). Entries with different
+    // certificates are not: choosing one silently could send the other's certificate.
+    const first = (byId ?? named[0])?.entry.certificate;
+    if (!others.every((n) => n.entry.certificate === first)) {
+      if (byId !== undefined) {
+        const ids = others.map((n) => JSON.stringify(n.entry.id)).join(', ');
+        throw new MtlsError('ERR_AMBIGUOUS_SELECT', `${JSON.stringify(select)} is the id of one certificate and the name of another (id ${ids}): give that one another name, so that select means one certificate.`);
+      }
       const ids = [...others].sort((x, y) => x.entry.order - y.entry.order).map((n) => JSON.stringify(n.entry.id)).join(', ');
       throw new MtlsError('ERR_AMBIGUOUS_SELECT', `${others.length} certificates have the name ${JSON.stringify(select)} (ids ${ids}): select one by its id, or give them different names.`);
     }
-    const p = byId ?? named[0];
+    const p = byId ?? latest(named);
     if (p === undefined) {
       throw new MtlsError(
         'ERR_CERTIFICATE_NOT_FOUND',

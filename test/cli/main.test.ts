@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createServer as createNetServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PASS, fixture } from '../helpers.js';
-import { startMtlsServer, startNodeProxy, type Received, type TestServer } from '../integration/servers.js';
+import { startH2Server, startMtlsServer, startNodeProxy, type Received, type TestServer } from '../integration/servers.js';
 import { runCli, type CliRun } from './run.js';
 
 const work = mkdtempSync(join(tmpdir(), 'mtls-cli-'));
@@ -223,6 +223,42 @@ describe('mtls-resolver (the CLI in this process)', () => {
       expect(resolved.stdout).toMatch(/chosen: old/);
       const plain = await run(['resolve', server.url('localhost'), '--config', file]);
       expect(plain.stdout).toMatch(/skipped\s+old[\s\S]*pass --include-expired/);
+    });
+
+    it('as curl: --cert/--key or --pfx with --cacert and no config, -f/--fail (exit 22), --http2 for an HTTP/2-only server', async () => {
+      const viaCert = await run(['fetch', server.url('localhost', '/c'), '--cert', fixture('rsa.crt'), '--key', fixture('rsa.key'), '--cacert', fixture('ca.crt')]);
+      expect(viaCert.code).toBe(0);
+      expect((JSON.parse(viaCert.stdout) as Received).subject).toContain('CN=rsa client');
+      const viaPfx = await run(['fetch', server.url('localhost', '/p'), '--pfx', fixture('ec256.pfx'), '--passphrase-env', 'P12_PASS', '--cacert', fixture('ca.crt')], { P12_PASS: PASS });
+      expect((JSON.parse(viaPfx.stdout) as Received).subject).toContain('CN=ec256 client');
+      // The certificate goes to the URL's host and port only: not to the host a redirect leads to.
+      const hop = await startMtlsServer({ route: (req, res) => (req.url === '/hop' ? (res.writeHead(302, { location: server.url('127.0.0.1', '/landed') }).end(), true) : false) });
+      try {
+        const redirected = await run(['fetch', hop.url('localhost', '/hop'), '--cert', fixture('rsa.crt'), '--key', fixture('rsa.key'), '--cacert', fixture('ca.crt')]);
+        expect(JSON.parse(redirected.stdout) as Received).toMatchObject({ path: '/landed', fingerprint256: null });
+      } finally {
+        await hop.close();
+      }
+      expect((await run(['fetch', server.url('localhost'), '--cert', fixture('rsa.crt')])).stderr).toMatch(/--cert and --key go together/);
+      expect((await run(['fetch', server.url('localhost'), '--pfx', fixture('ec256.pfx'), '-c', certs()])).code).toBe(2);
+
+      const missing = await startMtlsServer({ route: (_req, res) => (res.writeHead(404, 'Not Found').end('not here'), true) });
+      const h2 = await startH2Server();
+      try {
+        const failed = await run(['fetch', missing.url('localhost', '/nope'), '-c', certs({ ca: fixture('ca.crt') }), '-f']);
+        expect(failed.code).toBe(22);
+        expect(failed.stdout).toBe('');
+        expect(failed.stderr).toBe('error HTTP_404: the server answered 404 Not Found (--fail: the body is not printed)\n');
+        const printed = await run(['fetch', missing.url('localhost', '/nope'), '-c', certs({ ca: fixture('ca.crt') })]);
+        expect([printed.code, printed.stdout]).toEqual([0, 'not here']);
+        const h1 = await run(['fetch', h2.url('localhost', '/h2'), '-c', certs({ ca: fixture('ca.crt') })]);
+        expect(h1.stderr).toMatch(/^error ERR_TLS_ALPN: .*--http2/);
+        const viaH2 = await run(['fetch', h2.url('localhost', '/h2'), '-c', certs({ ca: fixture('ca.crt') }), '--http2']);
+        expect(viaH2.code).toBe(0);
+        expect(JSON.parse(viaH2.stdout)).toMatchObject({ httpVersion: '2.0' });
+      } finally {
+        await Promise.all([missing.close(), h2.close()]);
+      }
     });
 
     it('sends the request like curl; -v shows the certificate sent and the server certificate', async () => {

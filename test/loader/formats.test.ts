@@ -173,3 +173,25 @@ describe('keys that cannot sign a TLS handshake', () => {
     expect((err as Error).message).toContain('openssl req -x509 -newkey ec');
   });
 });
+
+describe('a CA bundle with a certificate this runtime cannot read', () => {
+  it('keeps the others, with a warning; a bundle of nothing readable is still refused', () => {
+    const unreadable = `-----BEGIN CERTIFICATE-----\n${Buffer.from([0x30, 0x03, 0x02, 0x01, 0x00]).toString('base64')}\n-----END CERTIFICATE-----\n`;
+    const bundle = loadCaBundle(`${unreadable}${readFixture('ca.crt').toString()}`);
+    expect(bundle.certificates.map((c) => c.subject)).toEqual([expect.stringContaining('Test Root CA')]);
+    expect(bundle.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^Certificate 1 of the CA bundle could not be read .* left out; the others are used\.$/)]));
+    expect(bundle.pem).not.toContain(unreadable.split('\n')[1]);
+    expect(() => loadCaBundle(unreadable)).toThrow(expect.objectContaining({ code: 'ERR_MALFORMED_CERTIFICATE' }));
+  });
+});
+
+describe('extended key usage, read from the certificate itself', () => {
+  it('agrees with what Node reports for every fixture (Deno reports the key usage there instead)', async () => {
+    const { extendedKeyUsage } = await import('../../src/loader/extensions.js');
+    for (const name of ['rsa.crt', 'ec256.crt', 'ed25519.crt', 'server.crt', 'other-server.crt', 'ca.crt', 'int.crt', 'expired.crt']) {
+      const x509 = new X509Certificate(readFixture(name));
+      expect(extendedKeyUsage(x509.raw), name).toEqual(x509.keyUsage);
+    }
+    expect(extendedKeyUsage(Buffer.from('not der'))).toBeUndefined();
+  });
+});

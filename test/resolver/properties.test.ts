@@ -52,12 +52,13 @@ const entriesArb = fc
       name: fc.constantFrom(undefined, 'prod', 'staging', 'e0', 'e1'), // e0, e1: another entry's id
       primary: fc.boolean(),
       order: fc.integer({ min: 0, max: 6 }),
+      shared: fc.boolean(), // the certificate of another entry (as an importer's entries made from one item)
     }),
     { maxLength: 12 },
   )
   .map((raw) =>
     raw.map((r, i) => {
-      const e: CertificateEntry<string> & RefEntry = { id: `e${i}`, host: r.host, order: r.order, certificate: `cert-${i}` };
+      const e: CertificateEntry<string> & RefEntry = { id: `e${i}`, host: r.host, order: r.order, certificate: r.shared ? 'cert-shared' : `cert-${i}` };
       if (r.port !== undefined) e.port = r.port;
       if (r.name !== undefined) e.name = r.name;
       if (r.primary) e.primary = true;
@@ -297,6 +298,20 @@ describe('rules R1-R7', () => {
     expect(() => r.resolve('https://x.test/', { now: NOW, select: 'prod' })).toThrow(expect.objectContaining({ code: 'ERR_AMBIGUOUS_SELECT', message: expect.stringMatching(/2 certificates have the name "prod" \(ids "a", "b"\): select one by its id/) }));
     expect(r.resolve('https://x.test/', { now: NOW, select: 'b' })).toMatchObject({ kind: 'selected', entry: { id: 'b' } });
     expect(r.resolve('https://x.test/', { now: NOW, select: 'staging' })).toMatchObject({ kind: 'selected', entry: { id: 'c' } });
+  });
+
+  it('R7: entries that share a name and hold one certificate (an importer\'s wildcard, its bare domain, its overlap) are one choice: the one added last', () => {
+    const cert = { pem: 'one' };
+    const entries = [
+      { id: 'cert-2', host: '*.acme.com', name: 'ACME wildcard', order: 2, certificate: cert },
+      { id: 'cert-3', host: 'acme.com', name: 'ACME wildcard', order: 3, certificate: cert },
+      { id: 'cert-4', host: 'api.acme.com', name: 'ACME wildcard', order: 4, certificate: cert },
+      { id: 'cert-5', host: 'other.test', name: 'two', order: 5, certificate: cert },
+      { id: 'cert-6', host: 'other.test', name: 'two', order: 6, certificate: { pem: 'another' } },
+    ];
+    const r = createResolver(entries);
+    expect(r.resolve('https://x.test/', { now: NOW, select: 'ACME wildcard' })).toMatchObject({ kind: 'selected', entry: { id: 'cert-4' } });
+    expect(() => r.resolve('https://x.test/', { now: NOW, select: 'two' })).toThrow(expect.objectContaining({ code: 'ERR_AMBIGUOUS_SELECT' }));
   });
 
   it("R7: a value that is one entry's id and another's name selects nothing (ERR_AMBIGUOUS_SELECT); an entry named by its own id is selected", () => {

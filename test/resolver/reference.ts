@@ -12,6 +12,8 @@ export interface RefEntry {
   order: number;
   notBefore?: Date;
   notAfter?: Date;
+  /** Compared by identity: entries with the same value hold one certificate. */
+  certificate?: unknown;
 }
 
 export interface RefOptions {
@@ -86,9 +88,11 @@ export function referenceResolve(entries: RefEntry[], url: string, o: RefOptions
   if (o.select !== undefined) {
     const byId = entries.find((e) => e.id === o.select);
     const named = entries.filter((e) => e.name === o.select);
-    // A name two entries share, or one entry's id that is another's name, selects nothing.
-    if (named.filter((e) => e !== byId).length > (byId === undefined ? 1 : 0)) return 'ambiguous';
-    const picked = byId ?? named[0];
+    // A name that entries with different certificates share, or one entry's id that is the name
+    // of another with a different certificate, selects nothing; one certificate is one choice.
+    const candidates = byId === undefined ? named : [byId, ...named.filter((e) => e !== byId)];
+    if (new Set(candidates.map((e) => e.certificate)).size > 1) return 'ambiguous';
+    const picked = byId ?? [...named].sort((x, y) => y.order - x.order || (y.id > x.id ? 1 : -1))[0];
     if (picked === undefined) return 'not-found';
     if (!usable(picked)) return 'expired';
     if (u.protocol !== 'https:' && u.protocol !== 'wss:') return undefined;

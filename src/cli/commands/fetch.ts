@@ -1,17 +1,47 @@
-// `fetch`: a request like curl's, presenting the certificate the config resolves; -v says which.
+// `fetch`: a request like curl's, presenting the certificate the config resolves (or the one given
+// with --cert/--key or --pfx, as curl takes it); -v says which.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { ConnectEvent, SelectEvent } from '../../adapter/events.js';
 import { createFetch } from '../../adapter/undici/index.js';
 import { loadCaBundle } from '../../loader/ca.js';
 import { caListOf } from '../../loader/ca-list.js';
 import { whyNone } from '../../adapter/choose.js';
-import { UsageError, cliWords, day, storeFrom, type Command } from '../command.js';
+import { CertificateStore } from '../../store/store.js';
+import { loadCertificate } from '../../loader/load.js';
+import { UsageError, cliWords, day, passphraseFrom, storeFrom, type Command } from '../command.js';
 import { block, styleFor } from '../output.js';
 import { groupedWarnings } from '../warnings.js';
 
+/**
+ * The store a fetch presents from: the config's, or one entry for the URL's host and port made
+ * from --cert/--key or --pfx (as curl takes them), or an empty one (nothing presented).
+ */
+async function storeForFetch(url: string, values: Record<string, unknown>): Promise<{ store: CertificateStore; warnings: string[] }> {
+  const cert = values.cert as string | undefined;
+  const key = values.key as string | undefined;
+  const pfx = values.pfx as string | undefined;
+  const given = cert !== undefined || key !== undefined || pfx !== undefined;
+  if (values.config !== undefined) {
+    if (given) throw new UsageError('give --config, or --cert/--key or --pfx, not both');
+    return storeFrom(values.config);
+  }
+  const store = new CertificateStore();
+  if (!given) return { store, warnings: [] };
+  if (pfx !== undefined && (cert !== undefined || key !== undefined)) throw new UsageError('give --cert with --key, or --pfx, not both');
+  if (pfx === undefined && (cert === undefined || key === undefined)) throw new UsageError('--cert and --key go together (or give --pfx)');
+  if (!URL.canParse(url)) throw new UsageError(`${JSON.stringify(url)} is not a URL`);
+  const passphrase = passphraseFrom(values);
+  const pass = passphrase === undefined ? {} : { passphrase };
+  const certificate = await loadCertificate(pfx !== undefined ? { pfxFile: pfx, ...pass } : { certFile: cert!, keyFile: key!, ...pass });
+  const target = new URL(url);
+  const port = target.port === '' ? undefined : Number(target.port);
+  store.add({ host: target.hostname.replace(/^\[|\]$/g, ''), ...(port === undefined ? {} : { port }), name: pfx ?? cert!, certificate });
+  return { store, warnings: certificate.warnings };
+}
+
 export const fetchCommand: Command = {
-    summary: 'send a request like curl, presenting the certificate the config resolves',
-    usage: 'mtls-resolver fetch <url> --config certs.json [-X METHOD] [-H "Name: value"]... [-d body] [--select <id|name>] [--include-expired] [--ca FILE]... [--insecure] [--proxy URL | --no-proxy] [-v]\n\n--ca adds a CA bundle (PEM) to the trusted roots and the config\'s "ca", for a server with a private CA. --select presents the certificate of that entry (id or name) to this URL\'s origin instead of the one the rules choose; --include-expired presents an expired or not-yet-valid one too. Like curl, fetch goes through HTTPS_PROXY / HTTP_PROXY (minus NO_PROXY) when they are set; --proxy overrides them, --no-proxy ignores them.',
+    summary: 'send a request like curl, presenting the certificate the config resolves (or --cert/--key, --pfx)',
+    usage: 'mtls-resolver fetch <url> [-c|--config certs.json | --cert FILE --key FILE | --pfx FILE] [--passphrase-env VAR] [-X METHOD] [-H "Name: value"]... [-d body] [--select <id|name>] [--include-expired] [--ca FILE | --cacert FILE]... [-k|--insecure] [--http2] [-f|--fail] [--proxy URL | --no-proxy] [-v]\n\n--cert/--key (PEM or DER) or --pfx (with --passphrase-env VAR for an encrypted key) present that certificate to this URL\'s host and port, without a config, as curl does. --ca (or curl\'s --cacert) adds a CA bundle (PEM) to the trusted roots and the config\'s "ca", for a server with a private CA. --http2 offers HTTP/2 (for an HTTP/2-only server). -f/--fail exits 22 without printing the body when the server answers 400 or more, as curl -f. --select presents the certificate of that entry (id or name) to this URL\'s origin instead of the one the rules choose; --include-expired presents an expired or not-yet-valid one too. Like curl, fetch goes through HTTPS_PROXY / HTTP_PROXY (minus NO_PROXY) when they are set; --proxy overrides them, --no-proxy ignores them.',
     example: 'mtls-resolver fetch https://api.acme.com/v1/orders --config certs.json -v\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json -X POST -H "content-type: application/json" -d \'{"id":1}\'\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json --proxy http://proxy.corp:3128 -v',
     options: {
       config: { type: 'string', short: 'c' },
@@ -25,15 +55,22 @@ export const fetchCommand: Command = {
       'include-expired': { type: 'boolean' },
       proxy: { type: 'string' },
       'no-proxy': { type: 'boolean' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      pfx: { type: 'string' },
+      cacert: { type: 'string', multiple: true },
+      'passphrase-env': { type: 'string' },
+      http2: { type: 'boolean' },
+      fail: { type: 'boolean', short: 'f' },
     },
     async run([url, ...rest], values, io) {
       if (url === undefined || rest.length > 0) throw new UsageError('fetch takes one URL');
       if (values.proxy !== undefined && values['no-proxy'] === true) throw new UsageError('--proxy and --no-proxy exclude each other');
       const proxy = values['no-proxy'] === true ? false : ((values.proxy as string | undefined) ?? 'env');
-      const { store, warnings } = await storeFrom(values.config);
+      const { store, warnings } = await storeForFetch(url, values);
       const verbose = values.verbose === true;
       const s = styleFor(io.err);
-      const grouped = groupedWarnings(store, warnings, values.config as string);
+      const grouped = groupedWarnings(store, warnings, values.config as string | undefined);
       for (const w of [...grouped.validity, ...(verbose ? grouped.other : [])]) io.err.write(`${s.yellow('warning')}: ${w}\n`);
       const headers: Array<[string, string]> = ((values.header as string[] | undefined) ?? []).map((h) => {
         const i = h.indexOf(':');
@@ -63,9 +100,9 @@ export const fetchCommand: Command = {
       };
       if (verbose) subscribe('mtls-resolver:connect', onConnect);
       // --ca FILE: added to the config's CAs (which are added to Node's roots), never replacing them.
-      const extraCa = ((values.ca as string[] | undefined) ?? []).map((file) => loadCaBundle({ file }));
+      const extraCa = [...((values.ca as string[] | undefined) ?? []), ...((values.cacert as string[] | undefined) ?? [])].map((file) => loadCaBundle({ file }));
       const includeExpired = values['include-expired'] === true;
-      const fetch = createFetch(store, { proxy, includeExpired, ...(verbose ? { onSelect } : {}), ...(extraCa.length > 0 ? { ca: [...caListOf(store.defaults.ca), ...extraCa] } : {}) });
+      const fetch = createFetch(store, { proxy, includeExpired, ...(values.http2 === true ? { agentOptions: { allowH2: true } } : {}), ...(verbose ? { onSelect } : {}), ...(extraCa.length > 0 ? { ca: [...caListOf(store.defaults.ca), ...extraCa] } : {}) });
       try {
         if (verbose && store.resolve(url, { includeExpired }) === undefined && values.select === undefined) io.err.write(`* client certificate: none (${cliWords(whyNone(store, url, { fallbackToPrimary: false, includeExpired }))})\n`);
         const method = (values.request as string | undefined) ?? (values.data === undefined ? 'GET' : 'POST');
@@ -81,6 +118,11 @@ export const fetchCommand: Command = {
         if (verbose) {
           io.err.write(`< ${res.status} ${res.statusText}\n`);
           res.headers.forEach((v, k) => io.err.write(`< ${k}: ${v}\n`));
+        }
+        if (values.fail === true && res.status >= 400) {
+          await res.body?.cancel();
+          io.err.write(`error HTTP_${res.status}: the server answered ${res.status}${res.statusText === '' ? '' : ` ${res.statusText}`} (--fail: the body is not printed)\n`);
+          return 22; // curl -f's exit code
         }
         // The body as it came to a file or a pipe (like curl); on a terminal, as text with its
         // control characters escaped.

@@ -6,7 +6,16 @@ import { UsageError, type Command } from '../command.js';
 
 export const importCommand: Command = {
     summary: 'turn a Postman/Newman, Bruno, Insomnia, Playwright, Cypress or k6 certificate setup into certs.json',
-    usage: 'mtls-resolver import --from postman|newman|bruno|insomnia|playwright|cypress|k6 <file> [--base-dir DIR] [--material-dir DIR]',
+    usage:
+      'mtls-resolver import --from postman|newman|bruno|insomnia|playwright|cypress|k6 <file> [--base-dir DIR] [--material-dir DIR]\n\n' +
+      'The file, as JSON, by --from:\n' +
+      '  postman, newman  a client certificate list ([{ name, matches, key, cert, passphrase }], Newman\'s --ssl-client-cert-list)\n' +
+      '  bruno            bruno.json (its clientCertificates)\n' +
+      '  insomnia         an Insomnia export (resources of _type client_certificate) or a list of them\n' +
+      '  playwright       the clientCertificates array of a Playwright config\n' +
+      '  cypress          the clientCertificates array of a Cypress config\n' +
+      '  k6               the tlsAuth array of k6 options\n' +
+      'Paths in the file are read relative to --base-dir (default: the file\'s directory); certificates given inline are written to --material-dir (0600 files). Notes on what changed go to stderr.',
     example: 'mtls-resolver import --from newman client-certs.json > certs.json',
     options: { from: { type: 'string' }, 'base-dir': { type: 'string' }, 'material-dir': { type: 'string' } },
     async run([file, ...rest], values, io) {
