@@ -64,10 +64,11 @@ export function serverAlert(err: unknown): ServerAlert | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : '';
   let name: string | undefined;
-  const byCode = typeof code === 'string' ? /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13)_ALERT_([A-Z_]+)$/.exec(code) : null;
+  // OpenSSL 3.0 (Node 20) says "sslv3 alert ...", 3.2+ (Node 22+) "ssl/tls alert ..."; "tlsv1" and "tlsv13" for the newer alerts.
+  const byCode = typeof code === 'string' ? /^ERR_SSL_(?:SSLV3|TLSV1|TLSV13|SSL\/TLS)_ALERT_([A-Z_]+)$/.exec(code) : null;
   if (byCode !== null) name = byCode[1]!.toLowerCase();
   else {
-    const byText = /(?:sslv3|tlsv1|tlsv13) alert ([a-z ]+?)(?::|$|\s*\()/.exec(message);
+    const byText = /(?:sslv3|tlsv1|tlsv13|ssl\/tls) alert ([a-z ]+?)(?::|$|\s*\()/.exec(message);
     if (byText !== null) name = byText[1]!.trim().replace(/ /g, '_');
   }
   if (name === undefined) return undefined;

@@ -197,9 +197,9 @@ function createContext(certificate: LoadedCertificate | undefined, trust: Trust)
 }
 
 function buildContext(certificate: LoadedCertificate | undefined, trust: Trust): tls.SecureContext {
-  const material = certificate === undefined ? {} : { cert: certificate.tls.cert, key: certificate.tls.key };
+  const material = { ...(certificate === undefined ? {} : { cert: certificate.tls.cert, key: certificate.tls.key }), ...trust.versions };
   const context = tls.createSecureContext(material);
-  if (trust.isDefault) return context;
+  if (trust.custom === '') return context;
   const native = (context as tls.SecureContext & { context?: NativeContext }).context;
   if (typeof native?.addCACert !== 'function') return tls.createSecureContext({ ...material, ca: trust.list()! });
   const extra = extraCaCertificates();

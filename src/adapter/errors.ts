@@ -131,6 +131,13 @@ export function describeConnectError(
 /** A failure of a request on a TLS connection: with TLS 1.3 the server's verdict on the client certificate arrives here. */
 export function describeRequestError(err: Error, origin: string, match: Match<LoadedCertificate> | undefined, proxy?: string, why?: () => string): Error {
   if (err instanceof MtlsError) return err;
+  if (/HTTP_1_1_REQUIRED/.test(err.message)) {
+    return new MtlsError(
+      'ERR_HTTP_1_1_REQUIRED',
+      `The server ${origin} answered this request over HTTP/2 with HTTP_1_1_REQUIRED: it wants HTTP/1.1 here (a server that asks for a client certificate per location does). It was not sent again, because its body is a stream that cannot be read twice; the next requests to this origin use HTTP/1.1.`,
+      { cause: err },
+    );
+  }
   if (codeOf(err).startsWith('ERR_SSL_') || (codeOf(err) === 'UND_ERR_SOCKET' && /other side closed/i.test(err.message))) {
     return handshakeError(err, proxy === undefined ? origin : `${origin} (reached through the proxy ${proxy})`, match, why);
   }

@@ -30,10 +30,12 @@ export function httpsRequestOptions(
   const u = new URL(String(url));
   const match = chooseFor(store, u, resolved, options.select);
   if (match !== undefined) reportSelect(resolved, u.origin, match);
-  const ca = resolved.trust.withEntry(match?.entry).list();
+  const trust = resolved.trust.withEntry(match?.entry);
+  const ca = trust.list();
   return {
     ...(match === undefined ? {} : redactedTls(match.entry.certificate)),
     ...(ca === undefined ? {} : { ca }),
+    ...trust.versions,
     rejectUnauthorized: resolved.verify(options.rejectUnauthorized),
   };
 }
@@ -49,5 +51,8 @@ export interface HttpsTlsOptions extends Pick<tls.SecureContextOptions, 'cert' |
   key?: Buffer;
   /** Node's default roots plus your CA certificates and the chosen entry's; absent for Node's defaults. */
   ca?: string[];
+  /** TLS version bounds (the adapter's, or the chosen entry's); absent for Node's. */
+  minVersion?: tls.SecureVersion;
+  maxVersion?: tls.SecureVersion;
   rejectUnauthorized: boolean;
 }

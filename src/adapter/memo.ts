@@ -45,5 +45,12 @@ export class StoreMemo<V> {
 export function noLongerApplies(store: CertificateStore, chosen: StoreEntry | undefined, selected: boolean, current: () => Match<LoadedCertificate> | undefined): boolean {
   if (chosen === undefined) return current() !== undefined;
   const entry = store.get(chosen.id);
-  return entry === undefined || entry.certificate !== chosen.certificate || entry.ca !== chosen.ca || (!selected && current()?.entry.id !== chosen.id);
+  return (
+    entry === undefined ||
+    entry.certificate !== chosen.certificate ||
+    entry.ca !== chosen.ca ||
+    entry.minVersion !== chosen.minVersion ||
+    entry.maxVersion !== chosen.maxVersion ||
+    (!selected && current()?.entry.id !== chosen.id)
+  );
 }

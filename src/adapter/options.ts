@@ -5,6 +5,7 @@ import { ownFields } from '../own.js';
 import { DEFAULT_CONTEXT_CACHE_SIZE } from './contexts.js';
 import type { SelectEvent } from './events.js';
 import { resolveProxy, type ProxyOption, type ProxyPlan, type ProxyTlsOptions } from './proxy.js';
+import type { SecureVersion } from 'node:tls';
 import { Trust, type CaInput } from './trust.js';
 
 /** Options of every adapter. */
@@ -13,6 +14,12 @@ export interface AdapterOptions {
   ca?: CaInput;
   /** Verify the server's certificate. Default: the store's setting, else `true`. */
   rejectUnauthorized?: boolean;
+  /**
+   * TLS version bounds of every connection (`'TLSv1.2'`, `'TLSv1.3'`), as tls.createSecureContext
+   * takes them; an entry's own bounds win for the origins it is chosen for. Default: Node's.
+   */
+  minVersion?: SecureVersion;
+  maxVersion?: SecureVersion;
   /** Use the primary certificate when nothing matches (R7). Default: `false`. */
   fallbackToPrimary?: boolean;
   /**
@@ -82,15 +89,16 @@ export function resolveAdapterOptions(store: CertificateStore, given: AdapterOpt
   if (onSelect !== undefined && typeof onSelect !== 'function') throw new MtlsError('ERR_INVALID_OPTION', 'The option onSelect must be a function.');
   const { contextCacheSize = DEFAULT_CONTEXT_CACHE_SIZE } = options;
   if (!Number.isSafeInteger(contextCacheSize) || contextCacheSize < 0) throw new MtlsError('ERR_INVALID_OPTION', 'The option contextCacheSize must be a whole number, 0 or more (idle secure contexts kept for reuse).');
-  const own = options.ca === undefined ? undefined : Trust.of(options.ca);
+  const versions = { minVersion: checkVersion(options.minVersion, 'minVersion'), maxVersion: checkVersion(options.maxVersion, 'maxVersion') };
+  const own = options.ca === undefined ? undefined : Trust.of(options.ca, versions);
   // The store's part, snapshotted per defaults object (a replace with new defaults makes a new one).
   let seen: StoreDefaults | undefined;
-  let fromStore = Trust.DEFAULT;
+  let fromStore = Trust.of(undefined, versions);
   const trustNow = () => {
     if (own !== undefined) return own;
     if (store.defaults !== seen) {
       seen = store.defaults;
-      fromStore = Trust.of(seen.ca);
+      fromStore = Trust.of(seen.ca, versions);
     }
     return fromStore;
   };
@@ -111,4 +119,13 @@ export function resolveAdapterOptions(store: CertificateStore, given: AdapterOpt
     proxy: resolveProxy(options.proxy, options.proxyTls),
     contextCacheSize,
   };
+}
+
+const TLS_VERSIONS = ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'];
+
+/** A TLS version bound as Node names it (refused before any connection otherwise). */
+export function checkVersion(value: unknown, name: string): SecureVersion | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !TLS_VERSIONS.includes(value)) throw new MtlsError('ERR_INVALID_OPTION', `The option ${name} must be one of ${TLS_VERSIONS.map((v) => `'${v}'`).join(', ')}.`);
+  return value as SecureVersion;
 }

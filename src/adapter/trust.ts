@@ -1,13 +1,21 @@
-// Trust: which CA certificates verify a server. Node's default roots, plus custom CAs added to them
-// (never replacing them): the adapter's or the store's `ca`, and the CAs of the entry presented.
-// One Trust value per set of custom CAs (the same CAs give the same object, however many adapters
-// use them), and it knows its own custom part: secure contexts add just that to Node's shared
-// root store, and names that must differ when trust differs (TLS session caches) use its token.
+// Trust: which CA certificates verify a server, and which TLS versions a connection accepts.
+// Node's default roots, plus custom CAs added to them (never replacing them): the adapter's or the
+// store's `ca`, and the CAs of the entry presented; the adapter's TLS version bounds, or the entry's.
+// One Trust value per set of custom CAs and bounds (the same give the same object, however many
+// adapters use them), and it knows its own custom part: secure contexts add just that to Node's
+// shared root store, and names that must differ when trust differs (TLS session caches) use its token.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as tls from 'node:tls';
+import type { SecureVersion } from 'node:tls';
 import { MtlsError } from '../errors.js';
 import type { CaBundle } from '../loader/types.js';
+
+/** TLS version bounds, as tls.createSecureContext takes them. */
+export interface TlsVersions {
+  minVersion?: SecureVersion | undefined;
+  maxVersion?: SecureVersion | undefined;
+}
 
 /** CA certificates as the options take them: a CaBundle, PEM text, DER bytes, or an array of them. */
 export type CaInput = CaBundle | string | Uint8Array | Array<CaBundle | string | Uint8Array>;
@@ -57,18 +65,19 @@ let nextId = 1;
 
 export class Trust {
   /** Node's default roots as they are: no custom CA. */
-  static readonly DEFAULT = new Trust([], 0);
+  static readonly DEFAULT = new Trust([], 0, {});
 
   /** The Trust of `input` added to Node's roots (the default Trust for none). */
-  static of(input: CaInput | undefined): Trust {
-    return Trust.#intern(input === undefined ? [] : (Array.isArray(input) ? input : [input]).map(caPem));
+  static of(input: CaInput | undefined, versions: TlsVersions = {}): Trust {
+    return Trust.#intern(input === undefined ? [] : (Array.isArray(input) ? input : [input]).map(caPem), versions);
   }
 
-  static #intern(customs: string[]): Trust {
-    if (customs.length === 0) return Trust.DEFAULT;
-    const key = customs.join('\n');
+  static #intern(customs: string[], versions: TlsVersions): Trust {
+    const { minVersion, maxVersion } = versions;
+    if (customs.length === 0 && minVersion === undefined && maxVersion === undefined) return Trust.DEFAULT;
+    const key = `${minVersion ?? ''}-${maxVersion ?? ''}\n${customs.join('\n')}`;
     let trust = interned.get(key);
-    if (trust === undefined) interned.set(key, (trust = new Trust(customs, nextId++)));
+    if (trust === undefined) interned.set(key, (trust = new Trust(customs, nextId++, versions)));
     return trust;
   }
 
@@ -76,36 +85,44 @@ export class Trust {
   readonly custom: string;
   /** The custom CAs, each as given (PEM text of one or more certificates). */
   readonly #customs: readonly string[];
+  /** TLS version bounds (tls.createSecureContext's minVersion / maxVersion); none: Node's. */
+  readonly versions: Readonly<TlsVersions>;
   /** Short, and different for every other trust: `ca0` for Node's defaults. */
   readonly token: string;
   #list: string[] | undefined;
-  readonly #withEntry = new WeakMap<readonly CaBundle[], Trust>();
+  readonly #withEntry = new WeakMap<object, Trust>();
 
-  private constructor(customs: string[], id: number) {
+  private constructor(customs: string[], id: number, versions: TlsVersions) {
     this.#customs = Object.freeze(customs);
+    this.versions = Object.freeze({ ...(versions.minVersion === undefined ? {} : { minVersion: versions.minVersion }), ...(versions.maxVersion === undefined ? {} : { maxVersion: versions.maxVersion }) });
     this.custom = customs.join('\n');
     this.token = `ca${id}`;
   }
 
+  /** Node's defaults as they are: no custom CA, no version bounds. */
   get isDefault(): boolean {
-    return this.custom === '';
+    return this === Trust.DEFAULT;
   }
 
-  /** This trust plus an entry's own CAs (this one when it has none): one object per pair. */
+  /**
+   * This trust plus a store entry's own CAs and TLS version bounds (which win over the adapter's):
+   * this one when it has none; one object per pair.
+   */
   withEntry(entry: object | undefined): Trust {
-    const own = (entry as { readonly ca?: readonly CaBundle[] } | undefined)?.ca; // a store entry's
-    if (own === undefined || own.length === 0) return this;
-    let combined = this.#withEntry.get(own);
+    const e = entry as { readonly ca?: readonly CaBundle[]; readonly minVersion?: SecureVersion; readonly maxVersion?: SecureVersion } | undefined;
+    if (e === undefined || ((e.ca === undefined || e.ca.length === 0) && e.minVersion === undefined && e.maxVersion === undefined)) return this;
+    let combined = this.#withEntry.get(e);
     if (combined === undefined) {
-      combined = Trust.#intern([...this.#customs, ...own.map((bundle) => bundle.pem)]);
-      this.#withEntry.set(own, combined);
+      const versions = { minVersion: e.minVersion ?? this.versions.minVersion, maxVersion: e.maxVersion ?? this.versions.maxVersion };
+      combined = Trust.#intern([...this.#customs, ...(e.ca ?? []).map((bundle) => bundle.pem)], versions);
+      this.#withEntry.set(e, combined);
     }
     return combined;
   }
 
-  /** Node's default roots plus the custom CAs, as TLS `ca` must be to add and not replace; undefined for the default. */
+  /** Node's default roots plus the custom CAs, as TLS `ca` must be to add and not replace; undefined for none. */
   list(): string[] | undefined {
-    if (this.isDefault) return undefined;
+    if (this.#customs.length === 0) return undefined;
     return (this.#list ??= [...defaultCaCertificates(), ...this.#customs]);
   }
 }

@@ -1,6 +1,7 @@
 // The certificate config file (certs.json) -> the entries and defaults of a CertificateStore.
 // Everything is read and checked before anything is returned: a bad entry loads nothing.
 import { dirname, resolve } from 'node:path';
+import type { SecureVersion } from 'node:tls';
 import { MtlsError, isMtlsError } from '../errors.js';
 import { isDeferred } from '../loader/deferred.js';
 import { DEFAULT_MAX_INPUT_BYTES, readLimited, shownEnvName, shownPath } from '../loader/input.js';
@@ -14,6 +15,7 @@ import { ownFields } from '../own.js';
 import { parsePortRule } from '../resolver/entry.js';
 import { parseHostPattern } from '../resolver/pattern.js';
 import type { PortRule } from '../resolver/types.js';
+import { TLS_VERSIONS } from '../store/entry.js';
 import { jsonSyntaxError } from './json.js';
 import { Material, envName, fromEnv, pfxFromEnv } from './material.js';
 import { EntryPlace, Where, entryWhere, invalid, rename } from './place.js';
@@ -44,6 +46,9 @@ export interface CertificateConfig {
    * default roots and the top-level `ca`.
    */
   ca?: string | string[];
+  /** TLS version bounds for this entry's origins: "TLSv1.2" or "TLSv1.3" (Node's names). */
+  minVersion?: string;
+  maxVersion?: string;
 }
 
 /** The certs.json format. File order is insertion order (the later entry wins a tie). */
@@ -71,14 +76,14 @@ export interface ConfigOptions extends LoadOptions {
 /** A config, read and loaded. */
 export interface LoadedConfig {
   defaults: { ca?: CaBundle[]; rejectUnauthorized?: boolean; allowBroadPatterns?: boolean };
-  entries: Array<{ host: string; port?: PortRule; name?: string; id?: string; primary?: boolean; certificate: LoadedCertificate; ca?: CaBundle[] }>;
+  entries: Array<{ host: string; port?: PortRule; name?: string; id?: string; primary?: boolean; certificate: LoadedCertificate; ca?: CaBundle[]; minVersion?: SecureVersion; maxVersion?: SecureVersion }>;
   warnings: string[];
   /** Every file read: the config file, CA files, certificate, key, PEM and PFX files (absolute paths). */
   files: string[];
 }
 
 const TOP_FIELDS = ['$schema', 'ca', 'rejectUnauthorized', 'allowBroadPatterns', 'certificates'];
-const ENTRY_FIELDS = ['name', 'id', 'host', 'port', 'primary', 'cert', 'key', 'pem', 'pfx', 'certEnv', 'keyEnv', 'pemEnv', 'pfxBase64Env', 'passphraseEnv', 'passphrase', 'ca'];
+const ENTRY_FIELDS = ['name', 'id', 'host', 'port', 'primary', 'cert', 'key', 'pem', 'pfx', 'certEnv', 'keyEnv', 'pemEnv', 'pfxBase64Env', 'passphraseEnv', 'passphrase', 'ca', 'minVersion', 'maxVersion'];
 const SOURCE_FIELDS = { cert: ['cert', 'certEnv'], key: ['key', 'keyEnv'], pem: ['pem', 'pemEnv'], pfx: ['pfx', 'pfxBase64Env'] } as const;
 
 /** Edit distance between two short strings (for "did you mean"). */
@@ -186,6 +191,8 @@ export async function readConfig(fileOrObject: string | MtlsConfig, configOption
       ...(e.name === undefined ? {} : { name: e.name as string }),
       ...(e.id === undefined ? {} : { id: e.id as string }),
       ...(e.primary === true ? { primary: true } : {}),
+      ...(e.minVersion === undefined ? {} : { minVersion: e.minVersion as SecureVersion }),
+      ...(e.maxVersion === undefined ? {} : { maxVersion: e.maxVersion as SecureVersion }),
       ...(entryCas[i]!.length === 0 ? {} : { ca: entryCas[i]! }),
     };
   });
@@ -239,6 +246,9 @@ function planEntry(value: unknown, index: number, context: PlanContext): EntryPl
     if (e[field] !== undefined && (typeof e[field] !== 'string' || e[field] === '')) throw invalid(where(field), 'it must be a non-empty string.');
   }
   if (e.primary !== undefined && typeof e.primary !== 'boolean') throw invalid(where('primary'), 'it must be true or false.');
+  for (const field of ['minVersion', 'maxVersion']) {
+    if (e[field] !== undefined && !TLS_VERSIONS.includes(e[field] as string)) throw invalid(where(field), `it must be one of ${TLS_VERSIONS.map((v) => JSON.stringify(v)).join(', ')} (e.g. "maxVersion": "TLSv1.2" for a server that asks for the certificate after the handshake).`);
+  }
   if (e.primary === true && ++context.primaries > 1) throw invalid(where('primary'), 'only one certificate can be primary.');
   try {
     parseHostPattern(e.host, context.allowBroad);

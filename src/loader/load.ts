@@ -202,6 +202,11 @@ function loadResolved(source: CertificateSource, o: ResolvedLoadOptions): Loaded
   const summary = summarize(leaf);
   const { status, daysUntilExpiry } = statusAt(summary.notBefore, summary.notAfter, o.now, o.expiryWarningDays);
   const warnings = warningsFor(leaf, status, daysUntilExpiry, summary.notAfter, summary.notBefore);
+  if (chain.length === 1 && !isSelfSigned(leaf)) {
+    warnings.push(
+      `The certificate's issuer (${JSON.stringify(nameOf(leaf, 'issuer'))}) is not in the input: most servers need the intermediate certificates sent with it and refuse it without them (alert unknown_ca). Add them after the certificate (a PEM with the chain, or a PFX exported with -certfile chain.pem), unless its issuer is a root the server itself trusts.`,
+    );
+  }
   if (reordered) warnings.push('The certificate chain was out of order; it has been put leaf first, each certificate followed by its issuer.');
   if (unrelated.length > 0) {
     warnings.push(

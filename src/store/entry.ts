@@ -4,7 +4,11 @@ import { MtlsError } from '../errors.js';
 import { caListOf, caText, isCaBundle } from '../loader/ca-list.js';
 import { IS_LOADED, isDeferred } from '../loader/deferred.js';
 import type { CaBundle, LoadedCertificate } from '../loader/types.js';
+import type { SecureVersion } from 'node:tls';
 import type { CertificateEntry, PortRule } from '../resolver/types.js';
+
+/** The TLS versions Node names (a bound outside them is refused when the entry is added). */
+export const TLS_VERSIONS: readonly string[] = ['TLSv1.3', 'TLSv1.2', 'TLSv1.1', 'TLSv1'];
 
 /** What {@link CertificateStore.add} takes. */
 export interface StoreEntryInput {
@@ -22,6 +26,13 @@ export interface StoreEntryInput {
    * entries of different trust.
    */
   ca?: CaBundle | CaBundle[];
+  /**
+   * TLS version bounds for the origins this entry is chosen for (`'TLSv1.2'`, `'TLSv1.3'`), over
+   * the adapter's: e.g. `maxVersion: 'TLSv1.2'` for a server that asks for the client certificate
+   * after the handshake (TLS 1.3 post-handshake authentication, which Node does not offer).
+   */
+  minVersion?: SecureVersion;
+  maxVersion?: SecureVersion;
 }
 
 /**
@@ -30,6 +41,8 @@ export interface StoreEntryInput {
  */
 export interface StoreEntry extends CertificateEntry<LoadedCertificate> {
   readonly ca?: readonly CaBundle[];
+  readonly minVersion?: SecureVersion;
+  readonly maxVersion?: SecureVersion;
 }
 
 /** Defaults the adapters use when their caller passes none (a config file's `ca` and `rejectUnauthorized`). */
@@ -55,6 +68,10 @@ export function inputProblem(input: StoreEntryInput): string | undefined {
   if (input.name !== undefined && typeof input.name !== 'string') return ': name must be a string.';
   if (input.id !== undefined && (typeof input.id !== 'string' || input.id === '')) return ': id must be a non-empty string.';
   if (!caListOf(input.ca).every(isCaBundle)) return ': ca must be a CA bundle from loadCaBundle(), or an array of them.';
+  for (const field of ['minVersion', 'maxVersion'] as const) {
+    const v = input[field];
+    if (v !== undefined && !TLS_VERSIONS.includes(v)) return `: ${field} must be one of ${TLS_VERSIONS.map((t) => `'${t}'`).join(', ')}.`;
+  }
   return undefined;
 }
 
@@ -98,6 +115,8 @@ export function entryOf(input: StoreEntryInput, id: string, order: number, prima
     ...(input.name === undefined ? {} : { name: input.name }),
     ...(primary ? { primary: true } : {}),
     ...(ca === undefined ? {} : { ca }),
+    ...(input.minVersion === undefined ? {} : { minVersion: input.minVersion }),
+    ...(input.maxVersion === undefined ? {} : { maxVersion: input.maxVersion }),
   });
 }
 

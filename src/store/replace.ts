@@ -6,8 +6,8 @@ import type { PortRule } from '../resolver/types.js';
 import type { StoreEntry, StoreEntryInput } from './entry.js';
 
 /** What makes an entry the same across a replace: its certificate, host, port, name and CAs. */
-function contentKey(e: { certificate: LoadedCertificate; host: string; port?: PortRule; name?: string; ca?: CaBundle | readonly CaBundle[] }): string {
-  return `${e.certificate.fingerprint256}\n${e.host}\n${e.port ?? ''}\n${e.name ?? ''}\n${caText(e.ca)}`;
+function contentKey(e: { certificate: LoadedCertificate; host: string; port?: PortRule; name?: string; ca?: CaBundle | readonly CaBundle[]; minVersion?: string; maxVersion?: string }): string {
+  return `${e.certificate.fingerprint256}\n${e.host}\n${e.port ?? ''}\n${e.name ?? ''}\n${e.minVersion ?? ''}-${e.maxVersion ?? ''}\n${caText(e.ca)}`;
 }
 
 function sameContent(e: StoreEntry, input: StoreEntryInput): boolean {
@@ -15,6 +15,8 @@ function sameContent(e: StoreEntry, input: StoreEntryInput): boolean {
     e.host === input.host &&
     e.port === input.port &&
     e.name === input.name &&
+    e.minVersion === input.minVersion &&
+    e.maxVersion === input.maxVersion &&
     (e.certificate === input.certificate || e.certificate.fingerprint256 === input.certificate.fingerprint256) &&
     (e.ca === input.ca || caText(e.ca) === caText(input.ca))
   );

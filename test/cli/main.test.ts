@@ -178,7 +178,10 @@ describe('mtls-resolver (the CLI in this process)', () => {
       });
       const r = await run(['resolve', 'https://api.acme.com/', '--config', file]);
       expect(r.code).toBe(0);
-      const lines = r.stderr.trim().split('\n');
+      // These PEMs hold the leaf without its intermediate: one warning each says so (not about validity).
+      const all = r.stderr.trim().split('\n');
+      expect(all.filter((l) => l.includes("issuer (\"C=US, O=mtls-resolver tests, CN=Test Intermediate CA\") is not in the input"))).toHaveLength(3);
+      const lines = all.filter((l) => !l.includes('is not in the input'));
       expect(lines).toEqual([
         `warning: 2 certificates expired (servers will refuse them): "old" on 2021-01-01, "older" on 2021-01-01; mtls-resolver inspect --config ${JSON.stringify(file)} lists them.`,
         expect.stringMatching(/^warning: 1 certificate not valid yet: "future" from \d{4}-\d\d-\d\d; mtls-resolver inspect --config /),
@@ -240,6 +243,9 @@ describe('mtls-resolver (the CLI in this process)', () => {
         await hop.close();
       }
       expect((await run(['fetch', server.url('localhost'), '--cert', fixture('rsa.crt')])).stderr).toMatch(/--cert and --key go together/);
+      const capped = await run(['fetch', server.url('localhost', '/v'), '-c', certs({ ca: fixture('ca.crt') }), '--tls-max', '1.2']);
+      expect((JSON.parse(capped.stdout) as Received).protocol).toBe('TLSv1.2');
+      expect((await run(['fetch', server.url('localhost'), '--tls-max', '1.1'])).stderr).toMatch(/--tls-max must be 1.2 or 1.3/);
       expect((await run(['fetch', server.url('localhost'), '--pfx', fixture('ec256.pfx'), '-c', certs()])).code).toBe(2);
 
       const missing = await startMtlsServer({ route: (_req, res) => (res.writeHead(404, 'Not Found').end('not here'), true) });

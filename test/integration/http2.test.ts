@@ -3,7 +3,7 @@
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDispatcher, createFetch, createInterceptor, isMtlsError, loadCertificate, type LoadedCertificate } from '../../src/index.js';
-import { fixture } from '../helpers.js';
+import { fixture, readFixture } from '../helpers.js';
 import { storeWith } from './load.js';
 import { startH2Server, type H2Server } from './servers.js';
 
@@ -95,6 +95,64 @@ describe('HTTP/2 (allowH2)', () => {
       expect(message).toContain('ALPN: http/1.1');
       expect(message).toContain('not about the client certificate');
       expect(message).not.toMatch(/Likely causes|was presented/);
+    } finally {
+      await dispatcher.close();
+    }
+  });
+});
+
+describe('an HTTP/2 server that answers HTTP_1_1_REQUIRED (as Apache with client authentication per location)', () => {
+  let picky: { url: string; h2Streams(): number; close(): Promise<void> };
+  beforeAll(async () => {
+    const { createSecureServer, constants } = await import('node:http2');
+    let h2Streams = 0;
+    const s = createSecureServer({ key: readFixture('server.key'), cert: readFixture('server-chain.pem'), allowHTTP1: true, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+      if (req.httpVersion === '2.0') {
+        h2Streams++;
+        (req as unknown as { stream: { close(code: number): void } }).stream.close(constants.NGHTTP2_HTTP_1_1_REQUIRED);
+        return;
+      }
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => res.end(JSON.stringify({ httpVersion: req.httpVersion, body, fingerprint256: (req.socket as import('node:tls').TLSSocket).getPeerX509Certificate()?.fingerprint256 ?? null })));
+    });
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    picky = {
+      url: `https://localhost:${(s.address() as { port: number }).port}/`,
+      h2Streams: () => h2Streams,
+      close: () => new Promise<void>((resolve) => s.close(() => resolve())),
+    };
+  });
+  afterAll(() => picky.close());
+
+  it('the request is sent again over HTTP/1.1, with the same certificate, and the origin stays on HTTP/1.1 (fetch and the dispatcher)', async () => {
+    const fetch = createFetch(storeWith(rsa, 'main'), { agentOptions: h2 });
+    const dispatcher = createDispatcher(storeWith(ec, 'main'), { agentOptions: h2 });
+    try {
+      // fetch hands its body to the dispatcher as a stream: a GET (no body) is sent again.
+      const first = (await (await fetch(picky.url)).json()) as { httpVersion: string; body: string; fingerprint256: string };
+      expect(first).toEqual({ httpVersion: '1.1', body: '', fingerprint256: rsa.fingerprint256 });
+      const second = (await (await fetch(picky.url)).json()) as { httpVersion: string };
+      expect(second.httpVersion).toBe('1.1');
+      expect(picky.h2Streams()).toBe(1); // the second went straight to HTTP/1.1
+      // A string body can be sent twice.
+      const viaDispatcher = (await (await request(picky.url, { dispatcher, method: 'POST', body: 'hello' })).body.json()) as { httpVersion: string; body: string; fingerprint256: string };
+      expect(viaDispatcher).toEqual({ httpVersion: '1.1', body: 'hello', fingerprint256: ec.fingerprint256 });
+      expect(picky.h2Streams()).toBe(2);
+    } finally {
+      await Promise.all([fetch.close(), dispatcher.close()]);
+    }
+  });
+
+  it('a body that cannot be sent twice: ERR_HTTP_1_1_REQUIRED says so, and the next request goes over HTTP/1.1', async () => {
+    const dispatcher = createDispatcher(storeWith(rsa, 'main'), { agentOptions: h2 });
+    try {
+      const { Readable } = await import('node:stream');
+      const err = await request(picky.url, { dispatcher, method: 'POST', body: Readable.from(['streamed']) }).then(() => undefined, (e: unknown) => e);
+      expect(isMtlsError(err, 'ERR_HTTP_1_1_REQUIRED')).toBe(true);
+      expect((err as Error).message).toContain('the next requests to this origin use HTTP/1.1');
+      const next = (await (await request(picky.url, { dispatcher, method: 'POST', body: Readable.from(['streamed']) })).body.json()) as { httpVersion: string; body: string };
+      expect(next).toEqual(expect.objectContaining({ httpVersion: '1.1', body: 'streamed' }));
     } finally {
       await dispatcher.close();
     }

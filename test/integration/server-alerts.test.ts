@@ -116,3 +116,18 @@ describe('an entry skipped because its certificate expired (R6)', () => {
   });
 });
 
+
+describe('alert names as each OpenSSL spells them', () => {
+  it.each([
+    ['ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', '', 'unknown_ca'], // OpenSSL 3.0 (Node 20)
+    ['ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED', '', 'certificate_expired'],
+    ['ERR_SSL_SSL/TLS_ALERT_CERTIFICATE_EXPIRED', '', 'certificate_expired'], // OpenSSL 3.2+ (Node 22, 24, 26)
+    ['ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE', '', 'handshake_failure'],
+    ['ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED', '', 'certificate_required'],
+    ['EPROTO', 'write EPROTO 80:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../deps', 'unknown_ca'],
+    ['EPROTO', 'write EPROTO 80:error:0A000416:SSL routines:ssl3_read_bytes:ssl/tls alert certificate unknown:../deps', 'certificate_unknown'],
+  ])('%s %s -> %s', async (code, message, name) => {
+    const { serverAlert } = await import('../../src/adapter/alerts.js');
+    expect(serverAlert(Object.assign(new Error(message), { code }))?.name).toBe(name);
+  });
+});

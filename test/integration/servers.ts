@@ -18,6 +18,8 @@ export interface Received {
   path: string;
   /** The address the connection came from (a proxy that binds its outgoing side shows here). */
   remoteAddress: string | null;
+  /** The TLS version negotiated (`TLSv1.3`, `TLSv1.2`). */
+  protocol?: string | null;
 }
 
 export interface TestServer {
@@ -52,6 +54,7 @@ export async function startMtlsServer(options: { rejectUnauthorized?: boolean; t
         servername: (socket as TLSSocket & { servername?: string | false }).servername || null,
         path: req.url ?? '/',
         remoteAddress: socket.remoteAddress ?? null,
+        protocol: socket.getProtocol?.() ?? null,
       };
       if (options.route?.(req, res, received)) return;
       const reply = () => {

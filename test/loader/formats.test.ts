@@ -195,3 +195,14 @@ describe('extended key usage, read from the certificate itself', () => {
     expect(extendedKeyUsage(Buffer.from('not der'))).toBeUndefined();
   });
 });
+
+describe('a leaf without its intermediate', () => {
+  it('loads with a warning that names the missing issuer; with its chain, or self-signed, no such warning', async () => {
+    const leafOnly = await loadCertificate({ certFile: fixture('rsa.crt'), keyFile: fixture('rsa.key') });
+    expect(leafOnly.warnings).toEqual(expect.arrayContaining([expect.stringMatching(/^The certificate's issuer \(".*CN=Test Intermediate CA"\) is not in the input: most servers need the intermediate certificates/)]));
+    const withChain = await loadCertificate({ pemFile: fixture('rsa.pem') });
+    expect(withChain.warnings.join('\n')).not.toContain('is not in the input');
+    const selfSigned = await loadCertificate({ pemFile: fixture('ed25519.pem') });
+    expect(selfSigned.warnings.join('\n')).not.toContain('is not in the input');
+  });
+});

@@ -39,11 +39,26 @@ type Callbacks = Record<string, Fn | undefined>;
 abstract class SlotHandlerBase {
   protected readonly handler: Callbacks;
   readonly #presented: Presented;
+  readonly #overH1: (() => boolean) | undefined;
   #load: Load | undefined;
+  /** The response has begun: the request can no longer be sent again. */
+  protected started = false;
 
-  constructor(handler: Dispatcher.DispatchHandler, presented: Presented) {
+  constructor(handler: Dispatcher.DispatchHandler, presented: Presented, overH1?: () => boolean) {
     this.handler = handler as unknown as Callbacks;
     this.#presented = presented;
+    this.#overH1 = overH1;
+  }
+
+  /**
+   * An HTTP/2 server that answers a stream with HTTP_1_1_REQUIRED (Apache with client
+   * authentication per location, for one) gets the request again over HTTP/1.1, as curl does,
+   * when nothing of the response has come and the body can be sent again; true when it was.
+   */
+  protected retried(err: Error): boolean {
+    if (this.started || this.#overH1 === undefined || !isHttp11Required(err)) return false;
+    this.done();
+    return this.#overH1();
   }
 
   /** Counts this request on `load` until it ends. */
@@ -79,6 +94,7 @@ class LegacySlotHandler extends SlotHandlerBase {
   }
 
   onHeaders(statusCode: number, headers: unknown, resume: unknown, statusText: string): unknown {
+    this.started = true;
     return this.handler.onHeaders?.(statusCode as never, headers as never, resume as never, statusText as never);
   }
 
@@ -105,6 +121,7 @@ class LegacySlotHandler extends SlotHandlerBase {
   }
 
   onError(err: Error): unknown {
+    if (this.retried(err)) return undefined;
     this.done();
     return this.handler.onError?.(this.describe(err) as never);
   }
@@ -122,6 +139,7 @@ class SlotHandler extends SlotHandlerBase {
   }
 
   onResponseStart(controller: unknown, statusCode: number, headers: unknown, statusMessage: unknown): unknown {
+    this.started = true;
     return this.handler.onResponseStart?.(controller as never, statusCode as never, headers as never, statusMessage as never);
   }
 
@@ -135,6 +153,7 @@ class SlotHandler extends SlotHandlerBase {
   }
 
   onResponseError(controller: unknown, err: Error): unknown {
+    if (this.retried(err)) return undefined;
     this.done();
     return this.handler.onResponseError?.(controller as never, this.describe(err) as never);
   }
@@ -143,9 +162,14 @@ class SlotHandler extends SlotHandlerBase {
 export type TrackedHandler = (LegacySlotHandler | SlotHandler) & Dispatcher.DispatchHandler;
 
 /** Wraps a caller's handler in the API it speaks. */
-export function slotHandler(handler: Dispatcher.DispatchHandler, presented: Presented): TrackedHandler {
+export function slotHandler(handler: Dispatcher.DispatchHandler, presented: Presented, overH1?: () => boolean): TrackedHandler {
   const Kind = typeof (handler as Callbacks).onRequestStart === 'function' ? SlotHandler : LegacySlotHandler;
-  return new Kind(handler, presented) as TrackedHandler;
+  return new Kind(handler, presented, overH1) as TrackedHandler;
+}
+
+/** The stream error of an HTTP/2 server that wants this request over HTTP/1.1 (RFC 9113 HTTP_1_1_REQUIRED). */
+export function isHttp11Required(err: unknown): boolean {
+  return err instanceof Error && /HTTP_1_1_REQUIRED/.test(err.message);
 }
 
 /** Fails a request before it reaches a connection, through whichever error callback its handler has. */

@@ -55,7 +55,9 @@ export class OriginRouter extends ClosableDispatcher {
   readonly #url: URL;
   readonly #secure: boolean;
   readonly #shared: RouterShared;
-  readonly #context: SlotContext;
+  #context: SlotContext;
+  /** The server answered HTTP_1_1_REQUIRED: this origin's new slots offer HTTP/1.1 only. */
+  #h1Only = false;
   readonly #proxy: ProxyRoute | undefined;
   readonly #slots = new Map<string, Slot>();
   /** The default resolution of this origin (no select), per store generation (see StoreMemo). */
@@ -148,15 +150,16 @@ export class OriginRouter extends ClosableDispatcher {
     // usual case: no key string, no map lookup per request).
     const last = this.#last;
     let slot = last !== undefined && last.match === match && last.verify === verify && this.#slots.get(last.key) === last.slot ? last.slot : undefined;
+    const overH1 = this.#context.allowH2 ? () => this.#retryOverH1(opts, handler) : undefined;
     if (slot !== undefined) {
       if (match !== undefined) reportSelect(this.#shared.options, this.#origin, match, this.#proxy?.display);
-      return slot.dispatcher.dispatch(opts, slotHandler(handler, slot.presented));
+      return slot.dispatcher.dispatch(opts, slotHandler(handler, slot.presented, overH1));
     }
     const key = match === undefined ? `-${verify}` : `${match.entry.id}\n${match.entry.certificate.fingerprint256}\n${verify}`;
     slot = this.#slots.get(key);
     const entry = match?.entry as StoreEntry | undefined;
-    if (slot !== undefined && slot.entry?.ca !== entry?.ca) {
-      // Same entry id and certificate, other CAs (a replace kept the id): never reuse its connections.
+    if (slot !== undefined && this.#shared.options.trust.withEntry(slot.entry) !== this.#shared.options.trust.withEntry(entry)) {
+      // Same entry id and certificate, other CAs or TLS versions (a replace kept the id): never reuse its connections.
       this.#slots.delete(key);
       void closeSlot(slot, (d) => d.close()).catch(() => undefined);
       slot = undefined;
@@ -173,7 +176,25 @@ export class OriginRouter extends ClosableDispatcher {
     }
     this.#last = { match, verify, key, slot };
     if (match !== undefined) reportSelect(this.#shared.options, this.#origin, match, this.#proxy?.display);
-    return slot.dispatcher.dispatch(opts, slotHandler(handler, slot.presented));
+    return slot.dispatcher.dispatch(opts, slotHandler(handler, slot.presented, overH1));
+  }
+
+  /**
+   * The server wants HTTP/1.1 for this request (HTTP_1_1_REQUIRED): from now on this origin's
+   * connections offer HTTP/1.1 only (its HTTP/2 ones are drained), and the request is sent again
+   * when its body can be (none, a string or bytes); false when it cannot be (the error says so).
+   */
+  #retryOverH1(opts: ScopedDispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    if (!this.#h1Only) {
+      this.#h1Only = true;
+      this.#context = { ...this.#context, allowH2: false };
+      this.#last = undefined;
+      this.reconcile(true);
+    }
+    const body = (opts as { body?: unknown }).body;
+    if (!(body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array)) return false;
+    this.dispatch(opts, handler);
+    return true;
   }
 
   /** After a store change: drain and close the slots whose certificate no longer applies here. */

@@ -41,7 +41,7 @@ async function storeForFetch(url: string, values: Record<string, unknown>): Prom
 
 export const fetchCommand: Command = {
     summary: 'send a request like curl, presenting the certificate the config resolves (or --cert/--key, --pfx)',
-    usage: 'mtls-resolver fetch <url> [-c|--config certs.json | --cert FILE --key FILE | --pfx FILE] [--passphrase-env VAR] [-X METHOD] [-H "Name: value"]... [-d body] [--select <id|name>] [--include-expired] [--ca FILE | --cacert FILE]... [-k|--insecure] [--http2] [-f|--fail] [--proxy URL | --no-proxy] [-v]\n\n--cert/--key (PEM or DER) or --pfx (with --passphrase-env VAR for an encrypted key) present that certificate to this URL\'s host and port, without a config, as curl does. --ca (or curl\'s --cacert) adds a CA bundle (PEM) to the trusted roots and the config\'s "ca", for a server with a private CA. --http2 offers HTTP/2 (for an HTTP/2-only server). -f/--fail exits 22 without printing the body when the server answers 400 or more, as curl -f. --select presents the certificate of that entry (id or name) to this URL\'s origin instead of the one the rules choose; --include-expired presents an expired or not-yet-valid one too. Like curl, fetch goes through HTTPS_PROXY / HTTP_PROXY (minus NO_PROXY) when they are set; --proxy overrides them, --no-proxy ignores them.',
+    usage: 'mtls-resolver fetch <url> [-c|--config certs.json | --cert FILE --key FILE | --pfx FILE] [--passphrase-env VAR] [-X METHOD] [-H "Name: value"]... [-d body] [--select <id|name>] [--include-expired] [--ca FILE | --cacert FILE]... [-k|--insecure] [--http2] [--tls-max 1.2|1.3] [-f|--fail] [--proxy URL | --no-proxy] [-v]\n\n--cert/--key (PEM or DER) or --pfx (with --passphrase-env VAR for an encrypted key) present that certificate to this URL\'s host and port, without a config, as curl does. --ca (or curl\'s --cacert) adds a CA bundle (PEM) to the trusted roots and the config\'s "ca", for a server with a private CA. --http2 offers HTTP/2 (for an HTTP/2-only server). --tls-max 1.2 caps the TLS version (a server that asks for the client certificate after a TLS 1.3 handshake, which Node cannot answer). -f/--fail exits 22 without printing the body when the server answers 400 or more, as curl -f. --select presents the certificate of that entry (id or name) to this URL\'s origin instead of the one the rules choose; --include-expired presents an expired or not-yet-valid one too. Like curl, fetch goes through HTTPS_PROXY / HTTP_PROXY (minus NO_PROXY) when they are set; --proxy overrides them, --no-proxy ignores them.',
     example: 'mtls-resolver fetch https://api.acme.com/v1/orders --config certs.json -v\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json -X POST -H "content-type: application/json" -d \'{"id":1}\'\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json --proxy http://proxy.corp:3128 -v',
     options: {
       config: { type: 'string', short: 'c' },
@@ -61,6 +61,7 @@ export const fetchCommand: Command = {
       cacert: { type: 'string', multiple: true },
       'passphrase-env': { type: 'string' },
       http2: { type: 'boolean' },
+      'tls-max': { type: 'string' },
       fail: { type: 'boolean', short: 'f' },
     },
     async run([url, ...rest], values, io) {
@@ -102,7 +103,9 @@ export const fetchCommand: Command = {
       // --ca FILE: added to the config's CAs (which are added to Node's roots), never replacing them.
       const extraCa = [...((values.ca as string[] | undefined) ?? []), ...((values.cacert as string[] | undefined) ?? [])].map((file) => loadCaBundle({ file }));
       const includeExpired = values['include-expired'] === true;
-      const fetch = createFetch(store, { proxy, includeExpired, ...(values.http2 === true ? { agentOptions: { allowH2: true } } : {}), ...(verbose ? { onSelect } : {}), ...(extraCa.length > 0 ? { ca: [...caListOf(store.defaults.ca), ...extraCa] } : {}) });
+      const tlsMax = values['tls-max'] as string | undefined;
+      if (tlsMax !== undefined && tlsMax !== '1.2' && tlsMax !== '1.3') throw new UsageError('--tls-max must be 1.2 or 1.3');
+      const fetch = createFetch(store, { proxy, includeExpired, ...(tlsMax === undefined ? {} : { maxVersion: tlsMax === '1.2' ? 'TLSv1.2' : 'TLSv1.3' }), ...(values.http2 === true ? { agentOptions: { allowH2: true } } : {}), ...(verbose ? { onSelect } : {}), ...(extraCa.length > 0 ? { ca: [...caListOf(store.defaults.ca), ...extraCa] } : {}) });
       try {
         if (verbose && store.resolve(url, { includeExpired }) === undefined && values.select === undefined) io.err.write(`* client certificate: none (${cliWords(whyNone(store, url, { fallbackToPrimary: false, includeExpired }))})\n`);
         const method = (values.request as string | undefined) ?? (values.data === undefined ? 'GET' : 'POST');
