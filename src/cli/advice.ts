@@ -1,7 +1,7 @@
 // The CLI's words for the library's errors. The library's advice names its API (`passphrase`,
 // the adapter option `ca`, `store.explain`); on the command line the same advice names flags and
-// commands. One mapping, from the error's `reason` (a stable kind and the fact, without advice);
-// config errors (`location`) keep their message, which speaks certs.json.
+// commands. One module: from the error's `reason` (a stable kind and the fact, without advice),
+// and the API's words in any message (cliWords); config errors (`location`) speak certs.json.
 import type { MtlsError } from '../errors.js';
 
 /** What the command was doing: for advice that names the file or config it was given. */
@@ -47,4 +47,13 @@ export function usageMessage(err: Error & { code?: string }, known: string[]): s
   }
   if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return err.message.split('.')[0]!;
   return err.message;
+}
+
+/** The library's advice in the words of the command line: its flags instead of the API's options. */
+export function cliWords(text: string): string {
+  return text
+    .replace(/pass includeExpired: true|set includeExpired: true \(adapter option, or per request\)/g, 'pass --include-expired')
+    .replace('pass agentOptions: { allowH2: true } to createDispatcher, createFetch or createInterceptor', 'pass --http2')
+    .replace('or pass cert and key separately', 'or inspect the certificate file and give this key with --key')
+    .replace('pass its passphrase as passphrase', 'name the environment variable that holds its passphrase with --passphrase-env VAR');
 }

@@ -46,10 +46,3 @@ export async function storeFrom(configFile: unknown): Promise<{ store: Certifica
   if (typeof configFile !== 'string') throw new UsageError('--config <certs.json> is required');
   return storeFromConfig(configFile);
 }
-
-/** The library's advice in the words of the command line: its flags instead of the API's options. */
-export function cliWords(text: string): string {
-  return text
-    .replace(/pass includeExpired: true|set includeExpired: true \(adapter option, or per request\)/g, 'pass --include-expired')
-    .replace('pass agentOptions: { allowH2: true } to createDispatcher, createFetch or createInterceptor', 'pass --http2');
-}

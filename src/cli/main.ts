@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isMtlsError } from '../errors.js';
-import { cliMessage, usageMessage, type CliContext } from './advice.js';
-import { UsageError, cliWords, type Command, type Io } from './command.js';
+import { cliMessage, cliWords, usageMessage, type CliContext } from './advice.js';
+import { UsageError, type Command, type Io } from './command.js';
 import { demoCommand } from './commands/demo.js';
 import { fetchCommand } from './commands/fetch.js';
 import { importCommand } from './commands/import.js';
@@ -74,6 +74,7 @@ export async function main(argv: string[], streams: { stdout: WritableText; stde
   }
   const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
   let context: CliContext = { command: name };
+  let inputFile: string | undefined;
   const debug = args.includes('--debug');
   try {
     if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}; commands: ${Object.keys(commands).join(', ')}`);
@@ -85,6 +86,8 @@ export async function main(argv: string[], streams: { stdout: WritableText; stde
     }
     const config = (parsed.values as Record<string, unknown>).config;
     context = { command: name, ...(typeof config === 'string' ? { config } : {}), ...(name === 'inspect' && parsed.positionals[0] !== undefined ? { file: parsed.positionals[0] } : {}) };
+    // An error of inspect's one input (no --key) names that file.
+    if (name === 'inspect' && (parsed.values as Record<string, unknown>).key === undefined) inputFile = parsed.positionals[0];
     if (parsed.values.help === true) {
       out.write(commandHelp(name, command));
       return 0;
@@ -99,7 +102,8 @@ export async function main(argv: string[], streams: { stdout: WritableText; stde
     const cause = (e as { cause?: unknown }).cause;
     const shown = isMtlsError(e) ? e : isMtlsError(cause) ? cause : (e as Error & { code?: string });
     const code = isMtlsError(shown) ? shown.code : (shown.code ?? (cause as { code?: string } | undefined)?.code ?? 'ERR_UNEXPECTED');
-    const message = isMtlsError(shown) ? cliMessage(shown, context) : cause instanceof Error ? `${shown.message}: ${cause.message}` : shown.message;
+    let message = isMtlsError(shown) ? cliMessage(shown, context) : cause instanceof Error ? `${shown.message}: ${cause.message}` : shown.message;
+    if (inputFile !== undefined && isMtlsError(shown) && shown.location === undefined && !message.includes(inputFile)) message = `${JSON.stringify(inputFile)}: ${message}`;
     err.write(`error ${code}: ${cliWords(message).replace(/\s*\n\s*/g, ' ')}\n`); // one line, whatever the cause's text holds
     if (debug) err.write(`${(e as Error).stack ?? ''}\n`);
     return 1;

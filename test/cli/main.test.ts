@@ -373,6 +373,13 @@ describe('mtls-resolver (the CLI in this process)', () => {
   });
 
   describe('errors in the words of the command line', () => {
+    it('inspect names the file its error is about, and speaks in flags (a key alone, a PFX without its passphrase)', async () => {
+      const key = await run(['inspect', fixture('rsa.key')]);
+      expect(key.stderr).toBe(`error ERR_NO_CERTIFICATE: ${JSON.stringify(fixture('rsa.key'))}: The input holds a private key but no certificate: add the certificate (and its chain) to the PEM, or inspect the certificate file and give this key with --key.\n`);
+      const pfx = await run(['inspect', fixture('rsa.pfx')]);
+      expect(pfx.stderr).toMatch(new RegExp(`^error ERR_PASSPHRASE_REQUIRED: ${JSON.stringify(fixture('rsa.pfx')).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: .*--passphrase-env VAR\\.\\n$`));
+    });
+
     it('inspect with an encrypted key and no passphrase names --passphrase-env', async () => {
       const r = await run(['inspect', fixture('rsa.crt'), '--key', fixture('rsa.enc.key')]);
       expect(r.code).toBe(1);

@@ -1,6 +1,8 @@
 // Real TLS peers on 127.0.0.1 that report which client certificate they received: a node https
 // server with requestCert, and `openssl s_server -Verify` (a peer we did not write).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import type { LookupFunction } from 'node:net';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
@@ -381,4 +383,77 @@ async function findBinary(name: string): Promise<string | undefined> {
 async function stopChild(child: ChildProcess): Promise<void> {
   child.kill();
   if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+}
+
+export interface ApacheServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Apache httpd (mod_ssl, mod_http2) asking for a client certificate only under /secure, after the
+ * handshake (`SSLVerifyClient require` inside a `<Location>`): renegotiation with TLS 1.2,
+ * post-handshake authentication with TLS 1.3, HTTP_1_1_REQUIRED on HTTP/2. /secure answers with
+ * the client certificate's CN in `x-client-cn`. Undefined where apache2 is not installed.
+ */
+export async function startApache(options: { tls: '1.2' | '1.2+1.3'; h2: boolean }): Promise<ApacheServer | undefined> {
+  const modules = '/usr/lib/apache2/modules';
+  const binary = ['/usr/sbin/apache2', '/usr/sbin/httpd'].find((b) => existsSync(b));
+  if (binary === undefined || !existsSync(`${modules}/mod_ssl.so`)) return undefined;
+  const { mkdtempSync, mkdirSync, writeFileSync, chmodSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'mtls-apache-'));
+  mkdirSync(join(dir, 'docs', 'secure'), { recursive: true });
+  writeFileSync(join(dir, 'docs', 'secure', 'ok.txt'), 'ok\n');
+  for (const d of [dir, join(dir, 'docs'), join(dir, 'docs', 'secure')]) chmodSync(d, 0o755); // read by the server's own user
+  const port = await freePort();
+  const conf = join(dir, 'httpd.conf');
+  writeFileSync(
+    conf,
+    [
+      `ServerRoot "${dir}"`,
+      `Listen 127.0.0.1:${port}`,
+      `PidFile ${dir}/httpd.pid`,
+      `ErrorLog ${dir}/error.log`,
+      'User daemon',
+      'Group daemon',
+      ...['mpm_event', 'authz_core', 'ssl', 'http2', 'headers'].map((m) => `LoadModule ${m}_module ${modules}/mod_${m}.so`),
+      'ServerName localhost',
+      `DocumentRoot ${dir}/docs`,
+      `<Directory ${dir}/docs>`,
+      '  Require all granted',
+      '</Directory>',
+      `<VirtualHost 127.0.0.1:${port}>`,
+      '  SSLEngine on',
+      `  SSLProtocol -all ${options.tls === '1.2' ? '+TLSv1.2' : '+TLSv1.2 +TLSv1.3'}`,
+      `  SSLCertificateFile ${fixture('server.crt')}`,
+      `  SSLCertificateKeyFile ${fixture('server.key')}`,
+      `  SSLCertificateChainFile ${fixture('int.crt')}`,
+      `  SSLCACertificateFile ${fixture('ca.crt')}`,
+      `  Protocols ${options.h2 ? 'h2 ' : ''}http/1.1`,
+      '  <Location "/secure">',
+      '    SSLVerifyClient require',
+      '    SSLVerifyDepth 3',
+      '    Header always set X-Client-CN "%{SSL_CLIENT_S_DN_CN}s"',
+      '  </Location>',
+      '</VirtualHost>',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(binary, ['-f', conf, '-DFOREGROUND'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connectTcp(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      }).on('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`apache2 did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { port, close: () => stopChild(child) };
 }

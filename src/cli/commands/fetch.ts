@@ -8,7 +8,8 @@ import { caListOf } from '../../loader/ca-list.js';
 import { whyNone } from '../../adapter/choose.js';
 import { CertificateStore } from '../../store/store.js';
 import { loadCertificate } from '../../loader/load.js';
-import { UsageError, cliWords, day, passphraseFrom, storeFrom, type Command } from '../command.js';
+import { UsageError, day, passphraseFrom, storeFrom, type Command } from '../command.js';
+import { cliWords } from '../advice.js';
 import { block, styleFor } from '../output.js';
 import { groupedWarnings } from '../warnings.js';
 

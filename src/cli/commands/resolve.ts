@@ -1,7 +1,8 @@
 // `resolve`: which certificate a URL gets, and every other entry's verdict and reason.
 import type { LoadedCertificate } from '../../loader/types.js';
 import type { Explanation } from '../../resolver/types.js';
-import { UsageError, cliWords, storeFrom, summaryJson, type Command } from '../command.js';
+import { UsageError, storeFrom, summaryJson, type Command } from '../command.js';
+import { cliWords } from '../advice.js';
 import { styleFor } from '../output.js';
 import { groupedWarnings } from '../warnings.js';
 
