@@ -99,12 +99,22 @@ export function withPeerPrecedence(atoms: readonly PeerAtom[], tool: string, not
     for (const other of covered) {
       if (other.original) notes.push(`${other.who} (${describe(other.config)}) is never used by ${tool}: ${atom.who} (${describe(mine)}) matches everything it matches and comes first; skipped.`);
     }
-    const shapes = additions.filter((a) => ![...covered].some((c) => same(c.config, a.config))).map((a) => describe(a.config));
-    if (shapes.length > 0) notes.push(`${atom.who}: ${tool} takes it before more specific entries, so it was added again for ${shapes.join(', ')}, where it must win.`);
     placed = placed.filter((p) => !covered.has(p));
-    placed.push(...additions, { ...atom, original: true });
+    // An overlap that is exactly an entry this atom covers (and so skips) is needed only while
+    // another entry that stays also matches there: otherwise the atom wins there without it.
+    const stays = (a: Placed) => placed.some((p) => p.priority !== atom.priority && overlaps(p.config, a.config));
+    const needed = additions.filter((a) => ![...covered].some((c) => same(c.config, a.config)) || stays(a));
+    const shapes = needed.filter((a) => ![...covered].some((c) => same(c.config, a.config))).map((a) => describe(a.config));
+    if (shapes.length > 0) notes.push(`${atom.who}: ${tool} takes it before more specific entries, so it was added again for ${shapes.join(', ')}, where it must win.`);
+    placed.push(...needed, { ...atom, original: true });
   }
   return placed.map((p) => p.config);
+}
+
+/** Whether two entries can match one target (an overlap of unknown shape counts). */
+function overlaps(a: Shape, b: Shape): boolean {
+  const host = hostOverlap(a.host, b.host);
+  return host !== undefined && portOverlap(a.port, b.port) !== undefined;
 }
 
 function portField(port: PortRule | undefined): { port?: PortRule } {

@@ -133,9 +133,9 @@ describe('importers', () => {
       item('badhost', ['https://*foo/bar', 'https://*.com/*']),
       item('', ['https://unnamed.acme.com/*']),
     ]);
-    // The unnamed item comes after "both", whose *.acme.com covers it: Postman never uses it.
+    // The unnamed item comes after "both", whose *.acme.com covers it: Postman never uses it, and
+    // nothing is left for it (no overlap entry under "both"'s name).
     expect(config.certificates.map((c) => [c.host, c.name])).toEqual([
-      ['unnamed.acme.com', 'both'],
       ['*.acme.com', 'both'],
       ['acme.com', 'both'],
     ]);
@@ -147,7 +147,7 @@ describe('importers', () => {
     expect(text).toMatch(/item 4 \("midglob"\): Postman never matches .* whole first label/);
     expect(text).toMatch(/item 5 \("badhost"\): Postman never matches "https:\/\/\*foo\/bar"/);
     expect(text).toMatch(/item 5 \("badhost"\): "https:\/\/\*\.com\/\*" cannot be an entry here, skipped: .*too broad/);
-    await expect(readConfig(config)).resolves.toMatchObject({ entries: [{ host: 'unnamed.acme.com', name: 'both' }, { host: '*.acme.com' }, { host: 'acme.com' }] });
+    await expect(readConfig(config)).resolves.toMatchObject({ entries: [{ host: '*.acme.com', name: 'both' }, { host: 'acme.com' }] });
   });
 
   it('Bruno: domains with and without port, cert and pfx types, disabled ones skipped', () => {

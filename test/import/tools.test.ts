@@ -131,3 +131,20 @@ describe('k6 tlsAuth', () => {
     await expect(readConfig(config)).resolves.toMatchObject({ entries: [{ host: 'api.example.com' }, { host: '*.example.com' }] });
   });
 });
+
+describe('an item the peer never reaches', () => {
+  it('is skipped with no overlap entry left for it; the one certificate under one name can be selected', async () => {
+    const { convertNewmanCertList } = await import('../../src/index.js');
+    const { config, notes } = convertNewmanCertList([
+      { name: 'ACME wildcard', matches: ['https://*.acme.com/*'], cert: { src: fixture('rsa.crt') }, key: { src: fixture('rsa.key') } },
+      { name: 'API', matches: ['https://api.acme.com/*'], cert: { src: fixture('ec256.crt') }, key: { src: fixture('ec256.key') } },
+    ]);
+    expect(config.certificates.map((c) => [c.name, c.host])).toEqual([
+      ['ACME wildcard', '*.acme.com'],
+      ['ACME wildcard', 'acme.com'],
+    ]);
+    expect(notes.join('\n')).toMatch(/item 1 \("API"\) .* is never used by Postman: .* skipped\./);
+    const store = await CertificateStore.fromConfig(config);
+    expect(store.resolve('https://api.acme.com/', { select: 'ACME wildcard' })).toMatchObject({ kind: 'selected' });
+  });
+});
