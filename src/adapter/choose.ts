@@ -12,9 +12,24 @@ export interface ChoiceOptions {
   readonly includeExpired: boolean;
 }
 
-export function chooseFor(store: CertificateStore, url: URL, options: ChoiceOptions, select?: string): Match<LoadedCertificate> | undefined {
+/** A request's own part in the choice (its `mtls` options, for its origin). */
+export interface OwnChoice {
+  readonly select?: string;
+  readonly includeExpired?: boolean;
+}
+
+/**
+ * Whether a request's own options make its choice other than its origin's default one (which
+ * the adapters cache per origin): a `select`, or an `includeExpired` other than the adapter's.
+ */
+export function changesChoice(own: OwnChoice | undefined, options: ChoiceOptions): own is OwnChoice {
+  return own !== undefined && (own.select !== undefined || (own.includeExpired !== undefined && own.includeExpired !== options.includeExpired));
+}
+
+export function chooseFor(store: CertificateStore, url: URL, options: ChoiceOptions, own?: OwnChoice): Match<LoadedCertificate> | undefined {
   if (!isSecureProtocol(url.protocol)) return undefined;
-  const includeExpired = options.includeExpired;
+  const includeExpired = own?.includeExpired ?? options.includeExpired;
+  const select = own?.select;
   return select === undefined ? store.resolve(url, { fallbackToPrimary: options.fallbackToPrimary, includeExpired }) : store.resolve(url, { select, includeExpired });
 }
 

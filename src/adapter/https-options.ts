@@ -28,7 +28,7 @@ export function httpsRequestOptions(
 ): HttpsTlsOptions {
   const resolved = resolveAdapterOptions(store, options);
   const u = new URL(String(url));
-  const match = chooseFor(store, u, resolved, options.select);
+  const match = chooseFor(store, u, resolved, options);
   if (match !== undefined) reportSelect(resolved, u.origin, match);
   const trust = resolved.trust.withEntry(match?.entry);
   const ca = trust.list();

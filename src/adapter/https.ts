@@ -10,7 +10,7 @@ import type { LoadedCertificate } from '../loader/types.js';
 import type { Match } from '../resolver/types.js';
 import { followStore } from '../store/followers.js';
 import type { CertificateStore, StoreChange, StoreEntry } from '../store/store.js';
-import { chooseFor, whyNone } from './choose.js';
+import { changesChoice, chooseFor, whyNone } from './choose.js';
 import { describeConnectError } from './errors.js';
 import { reportConnect, reportSelect } from './events.js';
 import { ContextCache, registerContextCache, storeHolds } from './contexts.js';
@@ -127,14 +127,11 @@ export class MtlsHttpsAgent extends https.Agent {
 
   #choose(o: https.RequestOptions): Choice {
     const own = this.#own(o);
-    const select = own?.select;
     const verify = this.#verify(o, own);
-    const includeExpired = own?.includeExpired;
-    if (select !== undefined || (includeExpired !== undefined && includeExpired !== this.#resolved.includeExpired)) {
+    if (changesChoice(own, this.#resolved)) {
       // The request's own choice (for its origin), not the origin's cached one.
       const url = new URL(originOf(o));
-      const options = { fallbackToPrimary: this.#resolved.fallbackToPrimary, includeExpired: includeExpired ?? this.#resolved.includeExpired };
-      return { url, match: chooseFor(this.#store, url, options, select), selected: true, verify };
+      return { url, match: chooseFor(this.#store, url, this.#resolved, own), selected: true, verify };
     }
     const resolution = this.#resolutions.get(originOf(o)); // one resolution per origin, not per request
     return { url: resolution.url, match: resolution.match, selected: false, verify, resolution };
@@ -158,8 +155,10 @@ export class MtlsHttpsAgent extends https.Agent {
       // From outside a request (a pool lookup, a library's own bookkeeping): no choice to record,
       // and the name's tail cached with the origin's resolution.
       try {
-        const own = this.#own(o);
-        if (own?.select !== undefined || own?.includeExpired !== undefined) return super.getName(o) + this.#tail(this.#choose(o).match, this.#verify(o));
+        if (changesChoice(this.#own(o), this.#resolved)) {
+          const own = this.#choose(o);
+          return super.getName(o) + this.#tail(own.match, own.verify);
+        }
         const resolution = this.#resolutions.get(originOf(o));
         const verify = this.#verify(o);
         return super.getName(o) + (resolution.tails[verify ? 1 : 0] ??= this.#tail(resolution.match, verify));

@@ -10,7 +10,7 @@ import type { CertificateStore, StoreEntry } from '../../store/store.js';
 import type { ContextCache, ContextLease } from '../contexts.js';
 import { reportSelect } from '../events.js';
 import { AlertLog } from '../alerts.js';
-import { chooseFor, whyNone } from '../choose.js';
+import { changesChoice, chooseFor, whyNone } from '../choose.js';
 import { StoreMemo, noLongerApplies } from '../memo.js';
 import type { ResolvedAdapterOptions } from '../options.js';
 import type { ProxyRoute } from '../proxy.js';
@@ -55,9 +55,8 @@ export class OriginRouter extends ClosableDispatcher {
   readonly #url: URL;
   readonly #secure: boolean;
   readonly #shared: RouterShared;
+  /** allowH2 turns off when the server answers HTTP_1_1_REQUIRED: this origin's new slots then offer HTTP/1.1 only. */
   #context: SlotContext;
-  /** The server answered HTTP_1_1_REQUIRED: this origin's new slots offer HTTP/1.1 only. */
-  #h1Only = false;
   readonly #proxy: ProxyRoute | undefined;
   readonly #slots = new Map<string, Slot>();
   /** The default resolution of this origin (no select), per store generation (see StoreMemo). */
@@ -133,10 +132,9 @@ export class OriginRouter extends ClosableDispatcher {
     let selected = false;
     if (this.#secure) {
       try {
-        const includeExpired = scope?.includeExpired;
-        if (scope?.select !== undefined || (includeExpired !== undefined && includeExpired !== this.#shared.options.includeExpired)) {
+        if (changesChoice(scope, this.#shared.options)) {
           // The request's own choice: not the origin's cached one, and not re-checked against it after a store change.
-          match = chooseFor(this.#shared.store, this.#url, { fallbackToPrimary: this.#shared.options.fallbackToPrimary, includeExpired: includeExpired ?? this.#shared.options.includeExpired }, scope?.select);
+          match = chooseFor(this.#shared.store, this.#url, this.#shared.options, scope);
           selected = true;
         } else {
           match = this.#defaultMatch();
@@ -185,8 +183,7 @@ export class OriginRouter extends ClosableDispatcher {
    * when its body can be (none, a string or bytes); false when it cannot be (the error says so).
    */
   #retryOverH1(opts: ScopedDispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    if (!this.#h1Only) {
-      this.#h1Only = true;
+    if (this.#context.allowH2) {
       this.#context = { ...this.#context, allowH2: false };
       this.#last = undefined;
       this.reconcile(true);
