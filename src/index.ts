@@ -39,6 +39,8 @@ export type {
   RequestMtlsOptions,
   RuntimeDispatcher,
   SelectEvent,
+  SkipEvent,
+  SkippedEntry,
 } from './adapter/index.js';
 export { readConfig } from './config/read.js';
 export { watchConfig, ConfigWatcher } from './config/watch.js';

@@ -33,20 +33,49 @@ export function chooseFor(store: CertificateStore, url: URL, options: ChoiceOpti
   return select === undefined ? store.resolve(url, { fallbackToPrimary: options.fallbackToPrimary, includeExpired }) : store.resolve(url, { select, includeExpired });
 }
 
+/** An entry that matches a URL but was skipped for its dates (R6). */
+export interface SkippedEntry {
+  readonly entryId: string;
+  readonly name: string | undefined;
+  readonly host: string;
+  /** `'expired'` or `'not-yet-valid'`. */
+  readonly status: 'expired' | 'not-yet-valid';
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** Why, in words (`certificate expired on …`). */
+  readonly reason: string;
+}
+
+/** The entries that match `url` but were skipped for their dates (R6), in rank order. */
+export function skippedFor(store: CertificateStore, url: string, options: ChoiceOptions): SkippedEntry[] {
+  let candidates;
+  try {
+    candidates = store.explain(url, { fallbackToPrimary: options.fallbackToPrimary }).candidates;
+  } catch {
+    return [];
+  }
+  const now = Date.now();
+  return candidates
+    .filter((c) => c.verdict === 'skipped')
+    .map(({ entry, reason }) => ({
+      entryId: entry.id,
+      name: entry.name,
+      host: entry.host,
+      status: now > entry.certificate.notAfter.getTime() ? 'expired' : 'not-yet-valid',
+      notBefore: entry.certificate.notBefore,
+      notAfter: entry.certificate.notAfter,
+      reason: reason.replace(/; (renew it, or )?pass includeExpired: true to use it anyway$/, ''),
+    }));
+}
+
 /**
  * Why no certificate was chosen for `url`, in a sentence that ends the error's "No client
  * certificate was presented to ..." (made only when an error needs it).
  */
 export function whyNone(store: CertificateStore, url: string, options: ChoiceOptions): string {
-  let skipped: Array<{ entry: { id: string; name?: string; host: string }; reason: string }>;
-  try {
-    skipped = store.explain(url, { fallbackToPrimary: options.fallbackToPrimary }).candidates.filter((c) => c.verdict === 'skipped');
-  } catch {
-    return 'no entry matches it';
-  }
+  const skipped = skippedFor(store, url, options);
   if (skipped.length === 0) return 'no entry matches it';
   const [first] = skipped;
-  const label = first!.entry.name === undefined ? `${first!.entry.host} (id ${first!.entry.id})` : `${JSON.stringify(first!.entry.name)} (${first!.entry.host}, id ${first!.entry.id})`;
-  const reason = first!.reason.replace(/; (renew it, or )?pass includeExpired: true to use it anyway$/, '');
-  return `the entry ${label} matches but was skipped (R6): its ${reason}${skipped.length > 1 ? ` (and ${skipped.length - 1} more)` : ''}; renew it, or set includeExpired: true (adapter option, or per request) to present it anyway`;
+  const label = first!.name === undefined ? `${first!.host} (id ${first!.entryId})` : `${JSON.stringify(first!.name)} (${first!.host}, id ${first!.entryId})`;
+  return `the entry ${label} matches but was skipped (R6): its ${first!.reason}${skipped.length > 1 ? ` (and ${skipped.length - 1} more)` : ''}; renew it, or set includeExpired: true (adapter option, or per request) to present it anyway`;
 }

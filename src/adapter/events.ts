@@ -1,9 +1,13 @@
 // The events that say which certificate went where: `onSelect` and the `mtls-resolver:select`
-// channel for every request that presents one, `mtls-resolver:connect` for every new connection.
+// channel for every request that presents one, `onSkip` and `mtls-resolver:skip` for a request
+// that presents none because the entries that match it were skipped for their dates (R6),
+// `mtls-resolver:connect` for every new connection.
 import { channel } from 'node:diagnostics_channel';
 import type { TLSSocket } from 'node:tls';
 import type { LoadedCertificate } from '../loader/types.js';
 import type { Match } from '../resolver/types.js';
+import type { CertificateStore } from '../store/store.js';
+import { skippedFor, type ChoiceOptions, type SkippedEntry } from './choose.js';
 
 /** What `onSelect` and the `mtls-resolver:select` channel receive for every request that presents a certificate. */
 export interface SelectEvent {
@@ -15,6 +19,19 @@ export interface SelectEvent {
   fingerprint256: string;
   /** Why this entry was chosen, in words. */
   reason: string;
+  /** The proxy the request goes through (its URL without credentials), if any. */
+  proxy?: string;
+}
+
+/**
+ * What `onSkip` and the `mtls-resolver:skip` channel receive for a request that presents no
+ * certificate although entries match its origin: they were skipped for their dates (R6).
+ */
+export interface SkipEvent {
+  /** `https://host:port` */
+  origin: string;
+  /** The entries skipped, best-ranked first, with their dates. */
+  skipped: SkippedEntry[];
   /** The proxy the request goes through (its URL without credentials), if any. */
   proxy?: string;
 }
@@ -43,6 +60,7 @@ export interface ConnectEvent {
 
 const selectChannel = channel('mtls-resolver:select');
 const connectChannel = channel('mtls-resolver:connect');
+const skipChannel = channel('mtls-resolver:skip');
 
 /** Reports a selection to onSelect and the diagnostics channel. */
 export function reportSelect(options: { readonly onSelect: ((event: SelectEvent) => void) | undefined }, origin: string, match: Match<LoadedCertificate>, proxy?: string): void {
@@ -58,6 +76,25 @@ export function reportSelect(options: { readonly onSelect: ((event: SelectEvent)
   };
   options.onSelect?.(event);
   if (selectChannel.hasSubscribers) selectChannel.publish(event);
+}
+
+/**
+ * Reports a request that presents nothing to onSkip and the diagnostics channel, when entries that
+ * match its origin were skipped for their dates. The store is asked only when someone listens.
+ */
+export function reportSkip(
+  options: ChoiceOptions & { readonly onSkip: ((event: SkipEvent) => void) | undefined },
+  store: CertificateStore,
+  origin: string,
+  includeExpired: boolean | undefined,
+  proxy?: string,
+): void {
+  if ((options.onSkip === undefined && !skipChannel.hasSubscribers) || (includeExpired ?? options.includeExpired)) return;
+  const skipped = skippedFor(store, origin, options);
+  if (skipped.length === 0) return;
+  const event: SkipEvent = { origin, skipped, ...(proxy === undefined ? {} : { proxy }) };
+  options.onSkip?.(event);
+  if (skipChannel.hasSubscribers) skipChannel.publish(event);
 }
 
 /** Reports a new TLS connection (the server's certificate) to the diagnostics channel. */

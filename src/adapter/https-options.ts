@@ -3,7 +3,7 @@
 import type * as tls from 'node:tls';
 import type { CertificateStore } from '../store/store.js';
 import { chooseFor } from './choose.js';
-import { reportSelect } from './events.js';
+import { reportSelect, reportSkip } from './events.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions } from './options.js';
 import { redactedTls } from './redact.js';
 
@@ -30,6 +30,7 @@ export function httpsRequestOptions(
   const u = new URL(String(url));
   const match = chooseFor(store, u, resolved, options);
   if (match !== undefined) reportSelect(resolved, u.origin, match);
+  else if (u.protocol === 'https:' || u.protocol === 'wss:') reportSkip(resolved, store, u.origin, options.includeExpired);
   const trust = resolved.trust.withEntry(match?.entry);
   const ca = trust.list();
   return {

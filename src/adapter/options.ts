@@ -3,7 +3,7 @@ import { MtlsError } from '../errors.js';
 import type { CertificateStore, StoreDefaults } from '../store/store.js';
 import { ownFields } from '../own.js';
 import { DEFAULT_CONTEXT_CACHE_SIZE } from './contexts.js';
-import type { SelectEvent } from './events.js';
+import type { SelectEvent, SkipEvent } from './events.js';
 import { resolveProxy, type ProxyOption, type ProxyPlan, type ProxyTlsOptions } from './proxy.js';
 import type { SecureVersion } from 'node:tls';
 import { Trust, type CaInput } from './trust.js';
@@ -29,6 +29,11 @@ export interface AdapterOptions {
   includeExpired?: boolean;
   /** Called for every request that presents a certificate. */
   onSelect?: (event: SelectEvent) => void;
+  /**
+   * Called for a request that presents no certificate because the entries that match its origin
+   * were skipped for their dates (R6: expired, not yet valid), with those entries and their dates.
+   */
+  onSkip?: (event: SkipEvent) => void;
   /**
    * Reach targets through a proxy: a URL (`http://user:password@proxy:3128`, `https://...`,
    * `socks5://...` or `socks5h://...`), `'env'` for HTTPS_PROXY / HTTP_PROXY / NO_PROXY, or `false`.
@@ -69,6 +74,7 @@ export interface ResolvedAdapterOptions {
   fallbackToPrimary: boolean;
   includeExpired: boolean;
   onSelect: ((event: SelectEvent) => void) | undefined;
+  onSkip: ((event: SkipEvent) => void) | undefined;
   /** undefined: direct connections. */
   proxy: ProxyPlan | undefined;
   /** Idle secure contexts kept for reuse. */
@@ -83,10 +89,11 @@ export interface ResolvedAdapterOptions {
 export function resolveAdapterOptions(store: CertificateStore, given: AdapterOptions = {}): ResolvedAdapterOptions {
   if (typeof given !== 'object' || given === null) throw new MtlsError('ERR_INVALID_OPTION', 'Adapter options must be an object.');
   const options = ownFields(given);
-  const { fallbackToPrimary = false, onSelect } = options;
+  const { fallbackToPrimary = false, onSelect, onSkip } = options;
   if (options.rejectUnauthorized !== undefined && typeof options.rejectUnauthorized !== 'boolean') throw new MtlsError('ERR_INVALID_OPTION', 'The option rejectUnauthorized must be true or false.');
   if (options.includeExpired !== undefined && typeof options.includeExpired !== 'boolean') throw new MtlsError('ERR_INVALID_OPTION', 'The option includeExpired must be true or false.');
   if (onSelect !== undefined && typeof onSelect !== 'function') throw new MtlsError('ERR_INVALID_OPTION', 'The option onSelect must be a function.');
+  if (onSkip !== undefined && typeof onSkip !== 'function') throw new MtlsError('ERR_INVALID_OPTION', 'The option onSkip must be a function.');
   const { contextCacheSize = DEFAULT_CONTEXT_CACHE_SIZE } = options;
   if (!Number.isSafeInteger(contextCacheSize) || contextCacheSize < 0) throw new MtlsError('ERR_INVALID_OPTION', 'The option contextCacheSize must be a whole number, 0 or more (idle secure contexts kept for reuse).');
   const versions = { minVersion: checkVersion(options.minVersion, 'minVersion'), maxVersion: checkVersion(options.maxVersion, 'maxVersion') };
@@ -116,6 +123,7 @@ export function resolveAdapterOptions(store: CertificateStore, given: AdapterOpt
     fallbackToPrimary: fallbackToPrimary === true,
     includeExpired: options.includeExpired === true,
     onSelect,
+    onSkip,
     proxy: resolveProxy(options.proxy, options.proxyTls),
     contextCacheSize,
   };

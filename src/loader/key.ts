@@ -75,3 +75,39 @@ export function keyFromDer(der: Buffer, passphrase: string | undefined): KeyObje
   }
   throw keyError(last, passphrase);
 }
+
+function big(field: string | undefined): bigint {
+  return field === undefined || field === '' ? 0n : BigInt(`0x${Buffer.from(field, 'base64url').toString('hex')}`);
+}
+
+/**
+ * An RSA key whose numbers do not hold together (OpenSSL's RSA_check_key, less the primality
+ * tests) loads but fails at connect time (`ERR_SSL_NO_INVERSE`): refused at load instead. The
+ * arithmetic on the key's own numbers costs microseconds; a test signature would cost a private-key
+ * operation per load. The key is read, never exported anywhere.
+ */
+export function checkRsaKey(key: KeyObject): void {
+  // rsa-pss keys (rare as client keys) have no JWK form in Node: not checked here.
+  if (key.asymmetricKeyType !== 'rsa') return;
+  let jwk: Record<string, string | undefined>;
+  try {
+    jwk = key.export({ format: 'jwk' }) as Record<string, string | undefined>;
+  } catch {
+    return; // no numbers to check (nothing more is known than at load)
+  }
+  const [n, e, d, p, q] = [big(jwk.n), big(jwk.e), big(jwk.d), big(jwk.p), big(jwk.q)];
+  if (p === 0n || q === 0n) return; // a key without its primes: nothing to compare
+  const fault =
+    p <= 2n || q <= 2n || p % 2n === 0n || q % 2n === 0n ? 'a prime factor is 2 or even'
+      : p * q !== n ? 'its modulus is not the product of its primes'
+      : (e * d) % (p - 1n) !== 1n || (e * d) % (q - 1n) !== 1n ? 'its private exponent does not invert its public exponent'
+      : jwk.dp !== undefined && big(jwk.dp) !== d % (p - 1n) ? 'its CRT exponent dP is wrong'
+      : jwk.dq !== undefined && big(jwk.dq) !== d % (q - 1n) ? 'its CRT exponent dQ is wrong'
+      : jwk.qi !== undefined && (big(jwk.qi) * q) % p !== 1n ? 'its CRT coefficient is wrong'
+      : undefined;
+  if (fault === undefined) return;
+  throw new MtlsError(
+    'ERR_MALFORMED_KEY',
+    `The RSA private key fails its consistency check (${fault}): it cannot sign a TLS handshake. Use the key the certificate was issued for, or make a new key and certificate (openssl req -x509 -newkey rsa:2048 -nodes -keyout client.key -out client.crt -subj /CN=client).`,
+  );
+}

@@ -6,6 +6,7 @@ import { DEFAULT_EXPIRY_WARNING_DAYS, isSelfSigned, nameOf, orderChain, statusAt
 import { DEFAULT_MAX_ITERATIONS, boundedAsync, boundedSync } from './kdf.js';
 import { collect, readFiles, type Material } from './collect.js';
 import { extendedKeyUsage } from './extensions.js';
+import { checkRsaKey } from './key.js';
 import type { CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './types.js';
 
 interface ResolvedLoadOptions {
@@ -198,6 +199,7 @@ export function loadNow(source: CertificateSource, options: LoadOptions = {}): L
 function loadResolved(source: CertificateSource, o: ResolvedLoadOptions): LoadedCertificate {
   const material = collect(source, o);
   const { leaf, key } = pair(material);
+  checkRsaKey(key);
   const { chain, reordered, unrelated } = orderChain(leaf, material.certificates);
   const summary = summarize(leaf);
   const { status, daysUntilExpiry } = statusAt(summary.notBefore, summary.notAfter, o.now, o.expiryWarningDays);

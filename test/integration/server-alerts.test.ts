@@ -2,10 +2,11 @@
 // alert, what it means, and what to do, on every adapter. With TLS 1.3 the alert comes after the
 // client's handshake, and undici's HTTP/1.1 client alone only reported "other side closed".
 // `openssl s_server -Verify 2 -verify_return_error` (a peer we did not write), TLS 1.2 and 1.3.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { request as httpsRequest } from 'node:https';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertificateStore, createDispatcher, createFetch, createHttpsAgent, isMtlsError, loadCertificate, type LoadedCertificate } from '../../src/index.js';
+import { CertificateStore, createDispatcher, createFetch, createHttpsAgent, httpsRequestOptions, isMtlsError, loadCertificate, type LoadedCertificate, type SkipEvent } from '../../src/index.js';
 import { fixture, readFixture, testCa } from '../helpers.js';
 import { startOpensslServer, type OpensslServer } from './servers.js';
 
@@ -32,7 +33,7 @@ function storeWith(certificate: LoadedCertificate | undefined): CertificateStore
 }
 
 /** The MtlsError of one request through each adapter. */
-async function errorsOf(store: CertificateStore, url: string, options: { includeExpired?: boolean } = {}): Promise<Record<string, unknown>> {
+async function errorsOf(store: CertificateStore, url: string, options: { includeExpired?: boolean; onSkip?: (event: SkipEvent) => void } = {}): Promise<Record<string, unknown>> {
   const dispatcher = createDispatcher(store, options);
   const fetch = createFetch(store, options);
   const agent = createHttpsAgent(store, options);
@@ -92,6 +93,39 @@ describe('an entry skipped because its certificate expired (R6)', () => {
       expect(message, adapter).toMatch(/No client certificate was presented to https:\/\/localhost:\d+: the entry localhost \(id cert-1\) matches but was skipped \(R6\): its certificate expired on \d{4}-/);
       expect(message, adapter).toContain('includeExpired: true');
       expect(message, adapter).not.toContain('no entry matches');
+    }
+  });
+
+  it('onSkip and the mtls-resolver:skip channel say so on every adapter, with the entry and its dates', async () => {
+    const events: Array<[string, SkipEvent]> = [];
+    const published: unknown[] = [];
+    const listen = (event: unknown) => published.push(event);
+    subscribe('mtls-resolver:skip', listen);
+    try {
+      const store = storeWith(certs.expired);
+      store.add({ host: 'elsewhere.example', certificate: certs.otherCa! });
+      let adapter = '';
+      const onSkip = (event: SkipEvent) => events.push([adapter, event]);
+      const errors = await errorsOf(store, url(), { onSkip });
+      expect(Object.keys(errors)).toEqual(['dispatcher', 'fetch', 'agent']);
+      adapter = 'httpsRequestOptions';
+      expect(httpsRequestOptions(store, url(), { onSkip })).not.toHaveProperty('key');
+      expect(events).toHaveLength(4);
+      for (const [, event] of events) {
+        expect(event).toEqual({
+          origin: url().slice(0, -1),
+          skipped: [{ entryId: 'cert-1', name: undefined, host: 'localhost', status: 'expired', notBefore: certs.expired!.notBefore, notAfter: certs.expired!.notAfter, reason: expect.stringMatching(/^certificate expired on \d{4}-/) }],
+        });
+      }
+      expect(published).toHaveLength(4);
+      // Nothing skipped: an origin no entry matches, and the expired one with includeExpired.
+      events.length = 0;
+      httpsRequestOptions(store, 'https://nothing.example/', { onSkip });
+      httpsRequestOptions(store, url(), { onSkip, includeExpired: true });
+      await errorsOf(store, url(), { onSkip, includeExpired: true });
+      expect(events).toEqual([]);
+    } finally {
+      unsubscribe('mtls-resolver:skip', listen);
     }
   });
 

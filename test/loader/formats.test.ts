@@ -1,10 +1,14 @@
 // Every format users bring, made by the OpenSSL CLI, loads; the fields agree with `openssl x509`.
-import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadCaBundle, loadCertificate, type CertificateSource } from '../../src/index.js';
-import { PASS, fixture, opensslX509, readFixture } from '../helpers.js';
+import { PASS, caught, fixture, opensslX509, readFixture } from '../helpers.js';
 
 const IDENTITIES = [
   ['rsa', 'rsa'],
@@ -171,6 +175,53 @@ describe('keys that cannot sign a TLS handshake', () => {
     const err = await loadCertificate({ cert: readFixture('rsa.crt'), key }).then(() => undefined, (e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_UNSUPPORTED_FORMAT', message: expect.stringContaining(`an ${type.toUpperCase()} key, which can agree on keys but not sign`) });
     expect((err as Error).message).toContain('openssl req -x509 -newkey ec');
+  });
+});
+
+describe('an RSA key whose numbers do not hold together', () => {
+  // As pyca's rsa-bad-1025-q-is-2.pem: n = 2p. `openssl pkey -check` calls it valid, Node loads it,
+  // and every signature fails (no inverse): the handshake would fail at connect time.
+  const modinv = (a: bigint, m: bigint): bigint => {
+    let [r0, r1, s0, s1] = [a % m, m, 1n, 0n];
+    while (r1 !== 0n) {
+      const q = r0 / r1;
+      [r0, r1, s0, s1] = [r1, r0 - q * r1, s1, s0 - q * s1];
+    }
+    return ((s0 % m) + m) % m;
+  };
+  const b64 = (x: bigint): string => Buffer.from(x.toString(16).padStart(Math.ceil(x.toString(16).length / 2) * 2, '0'), 'hex').toString('base64url');
+  const num = (s: string | undefined): bigint => BigInt(`0x${Buffer.from(s!, 'base64url').toString('hex')}`);
+
+  function badPair(): { cert: string; key: string } {
+    const good = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+    const k: Record<string, bigint> = { p: num(good.p), q: 2n, e: 65537n };
+    k.n = k.p! * k.q!;
+    k.d = modinv(k.e!, k.p! - 1n);
+    k.dp = k.d % (k.p! - 1n);
+    k.dq = 0n;
+    k.qi = modinv(k.q!, k.p!);
+    const key = createPrivateKey({ key: { kty: 'RSA', ...Object.fromEntries(Object.entries(k).map(([name, v]) => [name, b64(v)])) }, format: 'jwk' });
+    const dir = mkdtempSync(join(tmpdir(), 'rsa-bad-'));
+    writeFileSync(join(dir, 'pub.pem'), createPublicKey(key).export({ type: 'spki', format: 'pem' }));
+    // The certificate for that public key, issued by the test CA (the key itself cannot sign a request).
+    execFileSync('openssl', ['x509', '-new', '-force_pubkey', join(dir, 'pub.pem'), '-CA', fixture('ca.crt'), '-CAkey', fixture('ca.key'), '-subj', '/CN=bad-rsa', '-days', '30', '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: key.export({ type: 'pkcs1', format: 'pem' }) as string };
+  }
+
+  it('a prime factor of 2 (Node signs nothing with it): ERR_MALFORMED_KEY at load, naming the fault', async () => {
+    const { cert, key } = badPair();
+    createSecureContext({ cert, key }); // what happened before: it loaded, and failed at connect time
+    expect(() => sign('sha256', Buffer.from('handshake'), key)).toThrow(/no inverse/);
+    const err = await caught(() => loadCertificate({ cert, key }));
+    expect(err).toMatchObject({ code: 'ERR_MALFORMED_KEY', message: expect.stringContaining('fails its consistency check (a prime factor is 2 or even)') });
+    expect(err.message).toContain('openssl req -x509 -newkey rsa:2048');
+    expect(err.message).not.toContain('BEGIN');
+  });
+
+  it('every fixture RSA key passes the check (PEM, DER, PFX, encrypted)', async () => {
+    for (const source of [{ certFile: fixture('rsa.crt'), keyFile: fixture('rsa.key') }, { pfxFile: fixture('rsa.pfx'), passphrase: PASS }, { certFile: fixture('rsa.crt'), keyFile: fixture('rsa.enc.key'), passphrase: PASS }]) {
+      await expect(loadCertificate(source)).resolves.toMatchObject({ keyType: 'rsa' });
+    }
   });
 });
 

@@ -8,7 +8,7 @@ import { isSecureProtocol } from '../../resolver/host.js';
 import type { Match } from '../../resolver/types.js';
 import type { CertificateStore, StoreEntry } from '../../store/store.js';
 import type { ContextCache, ContextLease } from '../contexts.js';
-import { reportSelect } from '../events.js';
+import { reportSelect, reportSkip } from '../events.js';
 import { AlertLog } from '../alerts.js';
 import { changesChoice, chooseFor, whyNone } from '../choose.js';
 import { StoreMemo, noLongerApplies } from '../memo.js';
@@ -150,7 +150,7 @@ export class OriginRouter extends ClosableDispatcher {
     let slot = last !== undefined && last.match === match && last.verify === verify && this.#slots.get(last.key) === last.slot ? last.slot : undefined;
     const overH1 = this.#context.allowH2 ? () => this.#retryOverH1(opts, handler) : undefined;
     if (slot !== undefined) {
-      if (match !== undefined) reportSelect(this.#shared.options, this.#origin, match, this.#proxy?.display);
+      this.#report(match, scope);
       return slot.dispatcher.dispatch(opts, slotHandler(handler, slot.presented, overH1));
     }
     const key = match === undefined ? `-${verify}` : `${match.entry.id}\n${match.entry.certificate.fingerprint256}\n${verify}`;
@@ -173,8 +173,14 @@ export class OriginRouter extends ClosableDispatcher {
       this.#slots.set(key, slot);
     }
     this.#last = { match, verify, key, slot };
-    if (match !== undefined) reportSelect(this.#shared.options, this.#origin, match, this.#proxy?.display);
+    this.#report(match, scope);
     return slot.dispatcher.dispatch(opts, slotHandler(handler, slot.presented, overH1));
+  }
+
+  /** onSelect for a certificate presented; onSkip when none is because matching entries were skipped for their dates. */
+  #report(match: Match<LoadedCertificate> | undefined, scope: { readonly includeExpired?: boolean } | undefined): void {
+    if (match !== undefined) reportSelect(this.#shared.options, this.#origin, match, this.#proxy?.display);
+    else if (this.#secure) reportSkip(this.#shared.options, this.#shared.store, this.#origin, scope?.includeExpired, this.#proxy?.display);
   }
 
   /**
