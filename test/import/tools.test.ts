@@ -132,6 +132,21 @@ describe('k6 tlsAuth', () => {
   });
 });
 
+describe('k6 tlsVersion', () => {
+  it('becomes every entry\'s TLS version bounds (one version, or min and max); what Node cannot speak is noted', async () => {
+    const item = { domains: ['api.example.com'], cert: fixture('rsa.crt'), key: fixture('rsa.key') };
+    const one = convertK6TlsAuth({ options: { tlsVersion: 'tls1.2', tlsAuth: [item] } });
+    expect(one.config.certificates).toEqual([expect.objectContaining({ host: 'api.example.com', minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' })]);
+    const range = convertK6TlsAuth({ tlsVersion: { min: 'ssl3.0', max: 'tls1.2' }, tlsAuth: [item] });
+    expect(range.config.certificates[0]).toMatchObject({ maxVersion: 'TLSv1.2' });
+    expect(range.config.certificates[0]).not.toHaveProperty('minVersion');
+    expect(range.notes.join('\n')).toContain('tlsVersion min "ssl3.0": not a TLS version Node speaks');
+    const store = await CertificateStore.fromConfig(range.config);
+    expect(store.list()[0]).toMatchObject({ maxVersion: 'TLSv1.2' });
+    expect(convertK6TlsAuth([item]).config.certificates[0]).not.toHaveProperty('maxVersion');
+  });
+});
+
 describe('an item the peer never reaches', () => {
   it('is skipped with no overlap entry left for it; the one certificate under one name can be selected', async () => {
     const { convertNewmanCertList } = await import('../../src/index.js');

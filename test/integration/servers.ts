@@ -385,10 +385,12 @@ async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
 }
 
-export interface ApacheServer {
+/** A server run as a child process (Apache httpd, nginx). */
+export interface DaemonServer {
   port: number;
   close(): Promise<void>;
 }
+export type ApacheServer = DaemonServer;
 
 /**
  * Apache httpd (mod_ssl, mod_http2) asking for a client certificate only under /secure, after the
@@ -440,7 +442,11 @@ export async function startApache(options: { tls: '1.2' | '1.2+1.3'; h2: boolean
       '',
     ].join('\n'),
   );
-  const child = spawn(binary, ['-f', conf, '-DFOREGROUND'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return startDaemon('apache2', spawn(binary, ['-f', conf, '-DFOREGROUND'], { stdio: ['ignore', 'pipe', 'pipe'] }), port);
+}
+
+/** A server run in the foreground, ready when its port accepts connections. */
+async function startDaemon(name: string, child: ChildProcess, port: number): Promise<DaemonServer> {
   let out = '';
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const deadline = Date.now() + 10_000;
@@ -452,8 +458,57 @@ export async function startApache(options: { tls: '1.2' | '1.2+1.3'; h2: boolean
       }).on('error', () => resolve(false));
     });
     if (up) break;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`apache2 did not start: ${out}`);
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${name} did not start: ${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return { port, close: () => stopChild(child) };
+}
+
+const nginxBinary = (): string | undefined => ['/usr/sbin/nginx', '/usr/bin/nginx'].find((b) => existsSync(b));
+export const nginxInstalled = (): boolean => nginxBinary() !== undefined;
+
+/**
+ * nginx with `ssl_verify_client on` (a peer we did not write; the Debian package, installed by
+ * .ci/run): it completes the handshake whatever the client sends and answers 400 ("No required
+ * SSL certificate was sent", "The SSL certificate error"), no TLS alert. A request it accepts
+ * gets the client's subject in the body and `x-client-verify`. Undefined where nginx is not
+ * installed.
+ */
+export async function startNginx(): Promise<DaemonServer | undefined> {
+  const binary = nginxBinary();
+  if (binary === undefined) return undefined;
+  const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'mtls-nginx-'));
+  writeFileSync(join(dir, 'server-chain.crt'), Buffer.concat([readFileSync(fixture('server.crt')), readFileSync(fixture('int.crt'))]));
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    [
+      'worker_processes 1;',
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/error.log info;`,
+      'events { worker_connections 64; }',
+      'http {',
+      '  access_log off;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
+      '  server {',
+      `    listen 127.0.0.1:${port} ssl http2;`,
+      '    ssl_protocols TLSv1.2 TLSv1.3;',
+      `    ssl_certificate ${dir}/server-chain.crt;`,
+      `    ssl_certificate_key ${fixture('server.key')};`,
+      `    ssl_client_certificate ${fixture('ca.crt')};`,
+      '    ssl_verify_client on;',
+      '    ssl_verify_depth 3;',
+      '    location / {',
+      '      add_header X-Client-Verify $ssl_client_verify always;',
+      '      return 200 "$ssl_client_s_dn\\n";',
+      '    }',
+      '  }',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  return startDaemon('nginx', spawn(binary, ['-p', dir, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] }), port);
 }
