@@ -1,6 +1,7 @@
 // TLS secure contexts: one per (certificate, trust), built once and reused by every connection,
 // held by each adapter's ContextCache while connections use them.
 import * as tls from 'node:tls';
+import { secureContextOf } from '../loader/pkcs11.js';
 import type { LoadedCertificate } from '../loader/types.js';
 import { Trust, extraCaCertificates } from './trust.js';
 
@@ -197,11 +198,12 @@ function createContext(certificate: LoadedCertificate | undefined, trust: Trust)
 }
 
 function buildContext(certificate: LoadedCertificate | undefined, trust: Trust): tls.SecureContext {
-  const material = { ...(certificate === undefined ? {} : { cert: certificate.tls.cert, key: certificate.tls.key }), ...trust.versions };
-  const context = tls.createSecureContext(material);
+  // With the certificate's key from memory, or from its token (one login per context).
+  const make = (options: tls.SecureContextOptions) => (certificate === undefined ? tls.createSecureContext(options) : secureContextOf(certificate, options));
+  const context = make({ ...trust.versions });
   if (trust.custom === '') return context;
   const native = (context as tls.SecureContext & { context?: NativeContext }).context;
-  if (typeof native?.addCACert !== 'function') return tls.createSecureContext({ ...material, ca: trust.list()! });
+  if (typeof native?.addCACert !== 'function') return make({ ...trust.versions, ca: trust.list()! });
   const extra = extraCaCertificates();
   if (extra !== undefined) native.addCACert(extra);
   native.addCACert(trust.custom);

@@ -6,6 +6,8 @@ import { chooseFor } from './choose.js';
 import { reportSelect, reportSkip } from './events.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions } from './options.js';
 import { redactedTls } from './redact.js';
+import { secureContextFor } from './contexts.js';
+import { tokenKeyOf } from '../loader/pkcs11.js';
 
 /**
  * The TLS fields for one `https.request` (or `http2.connect`, `tls.connect`): `cert` and `key` of
@@ -32,9 +34,14 @@ export function httpsRequestOptions(
   if (match !== undefined) reportSelect(resolved, u.origin, match);
   else if (u.protocol === 'https:' || u.protocol === 'wss:') reportSkip(resolved, store, u.origin, options.includeExpired);
   const trust = resolved.trust.withEntry(match?.entry);
+  if (match !== undefined && tokenKeyOf(match.entry.certificate) !== undefined) {
+    // A key on a token: its secure context (chain, token key, CAs, versions), made once per
+    // certificate and trust, so that a request does not log in to the token again.
+    return { secureContext: secureContextFor(match.entry.certificate, trust), rejectUnauthorized: resolved.verify(options.rejectUnauthorized) };
+  }
   const ca = trust.list();
   return {
-    ...(match === undefined ? {} : redactedTls(match.entry.certificate)),
+    ...(match === undefined ? {} : redactedTls(match.entry.certificate as Parameters<typeof redactedTls>[0])),
     ...(ca === undefined ? {} : { ca }),
     ...trust.versions,
     rejectUnauthorized: resolved.verify(options.rejectUnauthorized),
@@ -55,5 +62,7 @@ export interface HttpsTlsOptions extends Pick<tls.SecureContextOptions, 'cert' |
   /** TLS version bounds (the adapter's, or the chosen entry's); absent for Node's. */
   minVersion?: tls.SecureVersion;
   maxVersion?: tls.SecureVersion;
+  /** For a certificate whose key is on a token (PKCS#11): everything above, in one context. */
+  secureContext?: tls.SecureContext;
   rejectUnauthorized: boolean;
 }

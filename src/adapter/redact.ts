@@ -18,8 +18,11 @@ function redacted(text: string, token: string): Buffer {
 
 const cache = new WeakMap<LoadedCertificate, { cert: Buffer; key: Buffer }>();
 
-/** `cert` and `key` of a certificate as bytes that never print as PEM. One pair per certificate. */
-export function redactedTls(certificate: LoadedCertificate): { cert: Buffer; key: Buffer } {
+/**
+ * `cert` and `key` of a certificate (with its key in memory) as bytes that never print as PEM.
+ * One pair per certificate.
+ */
+export function redactedTls(certificate: LoadedCertificate & { tls: { key: string } }): { cert: Buffer; key: Buffer } {
   let pair = cache.get(certificate);
   if (pair === undefined) {
     const fp = certificate.fingerprint256;

@@ -4,7 +4,8 @@ import type { ParseArgsConfig } from 'node:util';
 import { storeFromConfig } from '../config/store.js';
 import { MtlsError } from '../errors.js';
 import { shownEnvName } from '../loader/input.js';
-import type { CertificateSummary } from '../loader/types.js';
+import { isPkcs11Uri } from '../loader/pkcs11.js';
+import type { CertificateSource, CertificateSummary } from '../loader/types.js';
 import type { CertificateStore } from '../store/store.js';
 import type { SafeWriter } from './output.js';
 
@@ -25,12 +26,22 @@ export interface Command {
   run(positionals: string[], values: Record<string, unknown>, io: Io): Promise<number>;
 }
 
-export function passphraseFrom(values: Record<string, unknown>): string | undefined {
-  const name = values['passphrase-env'] as string | undefined;
+export function passphraseFrom(values: Record<string, unknown>, flag: 'passphrase-env' | 'pin-env' = 'passphrase-env'): string | undefined {
+  const name = values[flag] as string | undefined;
   if (name === undefined) return undefined;
   const value = process.env[name];
-  if (value === undefined) throw new MtlsError('ERR_INVALID_OPTION', `The environment variable ${shownEnvName(name, '--passphrase-env')} (--passphrase-env) is not set.`);
+  if (value === undefined) throw new MtlsError('ERR_INVALID_OPTION', `The environment variable ${shownEnvName(name, `--${flag}`)} (--${flag}) is not set.`);
   return value;
+}
+
+/** The certificate source of --cert/--key (or a file and --key): a key file, or a key on a token (pkcs11: URI, --pin-env). */
+export function certAndKey(certFile: string, key: string, values: Record<string, unknown>): CertificateSource {
+  if (isPkcs11Uri(key)) {
+    const pin = passphraseFrom(values, 'pin-env');
+    return { certFile, key, ...(pin === undefined ? {} : { pin }) };
+  }
+  const passphrase = passphraseFrom(values);
+  return { certFile, keyFile: key, ...(passphrase === undefined ? {} : { passphrase }) };
 }
 
 export function day(d: Date): string {

@@ -57,9 +57,9 @@ export class EntryPlace implements LazyOrigin, ReadPlace {
     if (isMtlsError(err) && err.location !== undefined) return err; // already named (a file read again)
     const code = (err as { code?: unknown } | null)?.code;
     const field =
-      (code === 'ERR_BAD_PASSPHRASE' || code === 'ERR_PASSPHRASE_REQUIRED') && this.passphraseField !== undefined
+      (code === 'ERR_BAD_PASSPHRASE' || code === 'ERR_PASSPHRASE_REQUIRED' || code === 'ERR_BAD_PIN') && this.passphraseField !== undefined
         ? this.passphraseField
-        : this.keyField !== undefined && typeof code === 'string' && /KEY|PASSPHRASE/.test(code)
+        : this.keyField !== undefined && typeof code === 'string' && /KEY|PASSPHRASE|PIN|PKCS11/.test(code)
           ? this.keyField
           : this.mainField;
     return rename(err, this.at(field));

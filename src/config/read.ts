@@ -7,6 +7,7 @@ import { isDeferred } from '../loader/deferred.js';
 import { DEFAULT_MAX_INPUT_BYTES, readLimited, shownEnvName, shownPath } from '../loader/input.js';
 import { LazyCertificate, plainKeyIsFor, type DeferrableSource, type LazyOrigin } from '../loader/lazy.js';
 import { loadCertificate } from '../loader/load.js';
+import { isPkcs11Uri } from '../loader/pkcs11.js';
 import { statusWarnings } from '../loader/metadata.js';
 import { previewCertificate } from '../loader/preview.js';
 import { FileReread, type FilePart } from '../loader/reread.js';
@@ -41,6 +42,10 @@ export interface CertificateConfig {
   passphraseEnv?: string;
   /** An inline passphrase: accepted, with a warning (it ends up in version control). */
   passphrase?: string;
+  /** For a `key` that is a PKCS#11 URI: the environment variable that holds the token's PIN. */
+  pinEnv?: string;
+  /** An inline PIN: accepted, with a warning. */
+  pin?: string;
   /**
    * CA bundle files that verify the servers this certificate is chosen for, added to Node's
    * default roots and the top-level `ca`.
@@ -83,7 +88,7 @@ export interface LoadedConfig {
 }
 
 const TOP_FIELDS = ['$schema', 'ca', 'rejectUnauthorized', 'allowBroadPatterns', 'certificates'];
-const ENTRY_FIELDS = ['name', 'id', 'host', 'port', 'primary', 'cert', 'key', 'pem', 'pfx', 'certEnv', 'keyEnv', 'pemEnv', 'pfxBase64Env', 'passphraseEnv', 'passphrase', 'ca', 'minVersion', 'maxVersion'];
+const ENTRY_FIELDS = ['name', 'id', 'host', 'port', 'primary', 'cert', 'key', 'pem', 'pfx', 'certEnv', 'keyEnv', 'pemEnv', 'pfxBase64Env', 'passphraseEnv', 'passphrase', 'pinEnv', 'pin', 'ca', 'minVersion', 'maxVersion'];
 const SOURCE_FIELDS = { cert: ['cert', 'certEnv'], key: ['key', 'keyEnv'], pem: ['pem', 'pemEnv'], pfx: ['pfx', 'pfxBase64Env'] } as const;
 
 /** Edit distance between two short strings (for "did you mean"). */
@@ -166,7 +171,7 @@ export async function readConfig(fileOrObject: string | MtlsConfig, configOption
   const lazyOptions = { ...options, now: options.now ?? new Date() }; // one object for every lazy certificate
   for (const [key, { source, plan }] of sources) {
     // A lazy certificate reads its dates and fingerprint now; a load error names the first entry that uses it.
-    const defer = lazy && source.pfx === undefined;
+    const defer = lazy && source.pfx === undefined && !isPkcs11Uri(source.key);
     if (!defer) {
       loads.set(key, loadCertificate(source, options));
       continue;
@@ -242,7 +247,7 @@ function planEntry(value: unknown, index: number, context: PlanContext): EntryPl
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(where(), 'each certificate must be an object.');
   const e = ownFields(value as Record<string, unknown>);
   checkFields(e, ENTRY_FIELDS, where());
-  for (const field of ['name', 'id', 'cert', 'key', 'pem', 'pfx', 'certEnv', 'keyEnv', 'pemEnv', 'pfxBase64Env', 'passphraseEnv', 'passphrase']) {
+  for (const field of ['name', 'id', 'cert', 'key', 'pem', 'pfx', 'certEnv', 'keyEnv', 'pemEnv', 'pfxBase64Env', 'passphraseEnv', 'passphrase', 'pinEnv', 'pin']) {
     if (e[field] !== undefined && (typeof e[field] !== 'string' || e[field] === '')) throw invalid(where(field), 'it must be a non-empty string.');
   }
   if (e.primary !== undefined && typeof e.primary !== 'boolean') throw invalid(where('primary'), 'it must be true or false.');
@@ -265,6 +270,8 @@ function planEntry(value: unknown, index: number, context: PlanContext): EntryPl
     const both = given(part);
     if (both.length > 1) throw invalid(where(both[1]), `give "${both[0]}" or "${both[1]}", not both.`);
   }
+  if (isPkcs11Uri(e.key)) return planTokenEntry(e, index, name, where, context);
+  if (e.pin !== undefined || e.pinEnv !== undefined) throw invalid(where(e.pin !== undefined ? 'pin' : 'pinEnv'), 'a PIN goes with a "key" that is a PKCS#11 URI (pkcs11:...); a key file\'s password is "passphraseEnv".');
   const kinds = [given('cert').length + given('key').length > 0 ? 'cert' : undefined, given('pem').length > 0 ? 'pem' : undefined, given('pfx').length > 0 ? 'pfx' : undefined].filter(Boolean);
   if (kinds.length !== 1) throw invalid(where(), 'give exactly one of "cert" + "key", "pem" or "pfx" (file paths), or their environment forms "certEnv" + "keyEnv", "pemEnv", "pfxBase64Env".');
   const kind = kinds[0] as 'cert' | 'pem' | 'pfx';
@@ -299,6 +306,37 @@ function planEntry(value: unknown, index: number, context: PlanContext): EntryPl
   const fileParts: Partial<Record<FilePart, string>> = {};
   for (const p of ['pem', 'cert', 'key'] as const) if (typeof e[p] === 'string') fileParts[p] = material.path(e[p] as string);
   return { e, where, source, entryCa, sourceKey, place, fileParts };
+}
+
+/**
+ * An entry whose key is on a token: `"key": "pkcs11:..."` with `"pinEnv"` (or an inline `"pin"`,
+ * with a warning), the certificate from `"cert"`/`"certEnv"` or from the token. Loaded at start,
+ * lazy or not (the load is one login and one signature).
+ */
+function planTokenEntry(e: Record<string, unknown>, index: number, name: string | undefined, where: (field?: string) => Where, context: PlanContext): EntryPlan {
+  const { material, file } = context;
+  for (const field of ['pem', 'pfx', 'pemEnv', 'pfxBase64Env', 'keyEnv', 'passphrase', 'passphraseEnv']) {
+    if (e[field] !== undefined) throw invalid(where(field), `a "key" that is a PKCS#11 URI goes with "cert" or "certEnv" (or neither: the certificate is read from the token) and "pinEnv", not "${field}".`);
+  }
+  if (e.pin !== undefined && e.pinEnv !== undefined) throw invalid(where('pin'), 'give "pinEnv" or "pin", not both.');
+  let pin: string | undefined;
+  if (e.pinEnv !== undefined) {
+    const variable = envName(e.pinEnv as string, where('pinEnv'));
+    pin = process.env[variable];
+    if (pin === undefined) throw invalid(where('pinEnv'), `the environment variable ${shownEnvName(variable, 'pinEnv')} is not set.`);
+  } else if (e.pin !== undefined) {
+    pin = e.pin as string;
+    context.warnings.push(`${where('pin')}: an inline PIN ends up wherever this file goes; use "pinEnv" with an environment variable instead.`);
+  }
+  if (/[?&]pin-value=/i.test(e.key as string)) context.warnings.push(`${where('key')}: the URI holds the PIN (pin-value), which ends up wherever this file goes; use "pinEnv" instead.`);
+  const uri = e.key as string;
+  const cert = (): { cert?: string | Uint8Array } =>
+    e.certEnv !== undefined ? { cert: fromEnv(e.certEnv as string, 'certEnv', where('certEnv')) } : e.cert !== undefined ? { cert: material.read(e.cert as string, 'certificate file', where('cert')) } : {};
+  const sourceKey = ['pkcs11', e.certEnv !== undefined ? `env:${e.certEnv as string}` : e.cert !== undefined ? `file:${material.path(e.cert as string)}` : 'token', uri, pin ?? ''].join('\n');
+  const source = (): CertificateSource => ({ ...cert(), key: uri, ...(pin === undefined ? {} : { pin }) }) as CertificateSource;
+  const place = new EntryPlace(file, index, name, pin === undefined ? undefined : e.pinEnv !== undefined ? 'pinEnv' : 'pin', 'key', e.certEnv !== undefined ? 'certEnv' : 'cert');
+  const entryCa = (): CaBundle[] => (e.ca === undefined ? [] : material.cas(e.ca, (i) => (i === undefined ? where('ca') : new Where(`${where('ca')}[${i}]`, where('ca').location))));
+  return { e, where, source, entryCa, sourceKey, place, fileParts: {} };
 }
 
 /**

@@ -37,7 +37,7 @@ function unsupportedDer(kind: string, role: string): MtlsError {
 }
 
 /** Reads PEM text or one DER object; collects certificates and private keys. */
-function readPemOrDer(input: string | Uint8Array, role: string, passphrase: string | undefined, into: Material): void {
+export function readPemOrDer(input: string | Uint8Array, role: string, passphrase: string | undefined, into: Material): void {
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
     throw new MtlsError('ERR_INVALID_OPTION', `The ${role} must be a string or a Uint8Array (Buffer).`);
   }

@@ -7,9 +7,10 @@ import { DEFAULT_MAX_ITERATIONS, boundedAsync, boundedSync } from './kdf.js';
 import { collect, readFiles, type Material } from './collect.js';
 import { extendedKeyUsage } from './extensions.js';
 import { checkRsaKey } from './key.js';
+import { isPkcs11Uri } from './pkcs11.js';
 import type { CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './types.js';
 
-interface ResolvedLoadOptions {
+export interface ResolvedLoadOptions {
   now: Date;
   expiryWarningDays: number;
   maxInputBytes: number;
@@ -128,8 +129,9 @@ function warningsFor(leaf: X509Certificate, status: CertificateStatus, days: num
   return w;
 }
 
-class Loaded implements LoadedCertificate {
+export class Loaded implements LoadedCertificate {
   format!: LoadedCertificate['format'];
+  declare pkcs11?: LoadedCertificate['pkcs11'];
   subject!: string;
   commonName?: string;
   issuer!: string;
@@ -182,6 +184,12 @@ class Loaded implements LoadedCertificate {
  */
 export async function loadCertificate(source: CertificateSource, options: LoadOptions = {}): Promise<LoadedCertificate> {
   const o = resolveOptions(options);
+  const key = (source as { key?: unknown } | null)?.key;
+  if (isPkcs11Uri(key)) {
+    // A key on a token: its own path, loaded only when used (no engine code otherwise).
+    const { loadFromToken } = await import('./token.js');
+    return loadFromToken(source as Parameters<typeof loadFromToken>[0], o, options.pkcs11);
+  }
   // Files read once: a load with a long KDF runs again after it (see kdf.ts), on the same bytes.
   const inMemory = readFiles(source, o.maxInputBytes);
   return boundedAsync(o.maxIterations, () => loadResolved(inMemory, o));
@@ -200,7 +208,23 @@ function loadResolved(source: CertificateSource, o: ResolvedLoadOptions): Loaded
   const material = collect(source, o);
   const { leaf, key } = pair(material);
   checkRsaKey(key);
-  const { chain, reordered, unrelated } = orderChain(leaf, material.certificates);
+  const keyPem = key.export({ type: 'pkcs8', format: 'pem' }) as string;
+  return finishLoad(material.format, leaf, material.certificates, o, (cert) => ({ cert, key: keyPem }));
+}
+
+/**
+ * The loaded certificate from its leaf and the certificates that came with it: the chain put in
+ * order, the leaf's facts, status and warnings, and the TLS material `tlsOf` makes from the chain.
+ */
+export function finishLoad(
+  format: LoadedCertificate['format'],
+  leaf: X509Certificate,
+  certificates: X509Certificate[],
+  o: ResolvedLoadOptions,
+  tlsOf: (chainPem: string) => TlsMaterial,
+  extra: { warnings?: string[]; pkcs11?: LoadedCertificate['pkcs11'] } = {},
+): Loaded {
+  const { chain, reordered, unrelated } = orderChain(leaf, certificates);
   const summary = summarize(leaf);
   const { status, daysUntilExpiry } = statusAt(summary.notBefore, summary.notAfter, o.now, o.expiryWarningDays);
   const warnings = warningsFor(leaf, status, daysUntilExpiry, summary.notAfter, summary.notBefore);
@@ -218,9 +242,7 @@ function loadResolved(source: CertificateSource, o: ResolvedLoadOptions): Loaded
         .join('; ')}${unrelated.length > 5 ? ` and ${unrelated.length - 5} more` : ''}.`,
     );
   }
-  const tls: TlsMaterial = {
-    cert: chain.map((c) => c.toString()).join(''),
-    key: key.export({ type: 'pkcs8', format: 'pem' }) as string,
-  };
-  return new Loaded({ format: material.format, ...summary, chain: chain.map(summarize), status, daysUntilExpiry, warnings }, tls);
+  warnings.push(...(extra.warnings ?? []));
+  const tls = tlsOf(chain.map((c) => c.toString()).join(''));
+  return new Loaded({ format, ...summary, chain: chain.map(summarize), status, daysUntilExpiry, warnings, ...(extra.pkcs11 === undefined ? {} : { pkcs11: extra.pkcs11 }) }, tls);
 }

@@ -1,19 +1,24 @@
 import type { SecureContextOptions } from 'node:tls';
+import type { Pkcs11Options } from './pkcs11.js';
 
 /**
  * Where a client certificate comes from: one PEM with chain and key, a certificate and a key
- * (PEM or DER each), or a PKCS#12 file (.pfx/.p12); as bytes or as file paths.
+ * (PEM or DER each), or a PKCS#12 file (.pfx/.p12); as bytes or as file paths. A `key` that is a
+ * PKCS#11 URI (`pkcs11:token=...;object=...`, RFC 7512) is a key on a smart card, YubiKey, HSM or
+ * TPM, with its `pin`; its certificate comes from `cert`/`certFile`, or from the token itself.
  */
 export type CertificateSource = OneOf<
   | { pem: string | Uint8Array; passphrase?: string }
-  | { cert: string | Uint8Array; key: string | Uint8Array; passphrase?: string }
+  | { cert: string | Uint8Array; key: string | Uint8Array; passphrase?: string; pin?: string }
+  | { certFile: string; key: string; pin?: string }
+  | { key: string; pin?: string }
   | { pfx: Uint8Array; passphrase?: string }
   | { pemFile: string; passphrase?: string }
   | { certFile: string; keyFile: string; passphrase?: string }
   | { pfxFile: string; passphrase?: string }
 >;
 
-type SourceKeys = 'pem' | 'cert' | 'key' | 'pfx' | 'pemFile' | 'certFile' | 'keyFile' | 'pfxFile';
+type SourceKeys = 'pem' | 'cert' | 'key' | 'pfx' | 'pemFile' | 'certFile' | 'keyFile' | 'pfxFile' | 'passphrase' | 'pin';
 /** Each form with the other forms' fields forbidden, so that `{ pemFile, keyFile }` does not compile. */
 type OneOf<T> = T extends unknown ? T & { [K in Exclude<SourceKeys, keyof T>]?: never } : never;
 
@@ -31,6 +36,8 @@ export interface LoadOptions {
    * any of them runs. Default: 1,000,000 (Windows uses 2,000, Java 10,000, OpenSSL 2,048).
    */
   maxIterations?: number;
+  /** Where OpenSSL's pkcs11 engine and the token's module are, for a key given as a PKCS#11 URI. */
+  pkcs11?: Pkcs11Options;
 }
 
 /** What one X.509 certificate says about itself. */
@@ -58,9 +65,26 @@ export interface CertificateSummary {
 export type CertificateStatus = 'valid' | 'expiring-soon' | 'expired' | 'not-yet-valid';
 
 /** TLS options that `tls.connect`, `https.request` and undici's `connect` accept as they are. */
-export interface TlsMaterial extends Pick<SecureContextOptions, 'cert' | 'key'> {
+export type TlsMaterial = FileKeyMaterial | TokenKeyMaterial;
+
+/** A key in memory: the chain and the key as PEM. */
+export interface FileKeyMaterial extends Pick<SecureContextOptions, 'cert' | 'key'> {
   cert: string;
   key: string;
+  privateKeyEngine?: never;
+  privateKeyIdentifier?: never;
+}
+
+/**
+ * A key on a token: the chain as PEM, and the key named for OpenSSL's pkcs11 engine by its URI,
+ * without the PIN (the load logged in to the token; the adapters hand the PIN over again for
+ * each secure context they make, so they also work after the token's session ended).
+ */
+export interface TokenKeyMaterial extends Pick<SecureContextOptions, 'cert' | 'privateKeyEngine' | 'privateKeyIdentifier'> {
+  cert: string;
+  key?: never;
+  privateKeyEngine: string;
+  privateKeyIdentifier: string;
 }
 
 /**
@@ -68,7 +92,9 @@ export interface TlsMaterial extends Pick<SecureContextOptions, 'cert' | 'key'> 
  * material. `JSON.stringify` and `util.inspect` never show the key.
  */
 export interface LoadedCertificate extends CertificateSummary {
-  format: 'pem' | 'crt+key' | 'pfx';
+  format: 'pem' | 'crt+key' | 'pfx' | 'pkcs11';
+  /** For a key on a token: its URI without the PIN, and the token and object it names. */
+  pkcs11?: { uri: string; token?: string; object?: string };
   /** Leaf first, then intermediates. */
   chain: CertificateSummary[];
   status: CertificateStatus;

@@ -98,7 +98,7 @@ export function sameDefaults(a: StoreDefaults, b: StoreDefaults): boolean {
 function isLoadedCertificate(value: unknown): value is LoadedCertificate {
   const v = value as Partial<LoadedCertificate> | null;
   // A lazy certificate is not loaded to be checked (its `tls` would load it).
-  return isDeferred(v) || (typeof v === 'object' && v !== null && typeof v.fingerprint256 === 'string' && typeof v.tls?.cert === 'string' && typeof v.tls.key === 'string');
+  return isDeferred(v) || (typeof v === 'object' && v !== null && typeof v.fingerprint256 === 'string' && typeof v.tls?.cert === 'string' && (typeof v.tls.key === 'string' || typeof v.tls.privateKeyIdentifier === 'string'));
 }
 
 /** The frozen entry for an input, as add() and replace() make it. */

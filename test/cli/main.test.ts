@@ -53,7 +53,7 @@ describe('mtls-resolver (the CLI in this process)', () => {
   it.each([
     [['nope'], /unknown command "nope"/],
     [['inspect'], /inspect takes one file/],
-    [['inspect', 'a', '--bogus'], /unknown option --bogus; this command takes --key, --passphrase-env, --json/],
+    [['inspect', 'a', '--bogus'], /unknown option --bogus; this command takes --key, --passphrase-env, --pin-env, --json/],
     [['resolve', 'https://a.test/', '--config'], /the option --config needs a value/],
     [['inspect', 'a', '--passphrase', 'x'], /unknown option --passphrase: a passphrase is never given on the command line .* --passphrase-env VAR/],
     [['resolve', 'https://a.test/'], /--config <certs.json> is required/],

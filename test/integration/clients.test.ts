@@ -106,7 +106,7 @@ describe('createInterceptor', () => {
 
 describe('no key material in what the library returns', () => {
   // A line from the middle of the private key: if any of it shows, the key shows.
-  const keyLine = () => cert.tls.key.split('\n')[2]!;
+  const keyLine = () => cert.tls.key!.split('\n')[2]!;
   const shown = (value: unknown) => `${inspect(value, { depth: 12, showHidden: true })}\n${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v)) ?? ''}`;
 
   it('options, agents, dispatchers, fetch and store, after real requests', async () => {

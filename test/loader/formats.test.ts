@@ -63,7 +63,7 @@ async function checkAgainstOpenssl(source: CertificateSource, id: string, keyTyp
   if (chainLength > 1) expect(c.chain[1]?.commonName).toBe('Test Intermediate CA');
   // The TLS material is usable as is, and its key is the certificate's.
   expect(() => createSecureContext(c.tls)).not.toThrow();
-  expect(new X509Certificate(c.tls.cert).checkPrivateKey(createPrivateKey(c.tls.key))).toBe(true);
+  expect(new X509Certificate(c.tls.cert).checkPrivateKey(createPrivateKey(c.tls.key!))).toBe(true);
   expect(c.tls.cert.match(/BEGIN CERTIFICATE/g)).toHaveLength(chainLength);
   return c;
 }
@@ -117,7 +117,7 @@ describe('status against an injected clock', () => {
 describe('secrets stay secret', () => {
   it('JSON.stringify and util.inspect (even showHidden) never show the key', async () => {
     const c = await loadCertificate({ certFile: fixture('rsa.crt'), keyFile: fixture('rsa.enc.key'), passphrase: PASS });
-    const keyBody = c.tls.key.split('\n')[1]!;
+    const keyBody = c.tls.key!.split('\n')[1]!;
     for (const text of [JSON.stringify(c), inspect(c), inspect(c, { showHidden: true, depth: 10, getters: true })]) {
       expect(text).not.toContain('PRIVATE KEY');
       expect(text).not.toContain(keyBody);
@@ -210,7 +210,7 @@ describe('an RSA key whose numbers do not hold together', () => {
 
   it('a prime factor of 2 (Node signs nothing with it): ERR_MALFORMED_KEY at load, naming the fault', async () => {
     const { cert, key } = badPair();
-    createSecureContext({ cert, key }); // what happened before: it loaded, and failed at connect time
+    // What happened before: it loaded, and failed at connect time (every signature fails).
     expect(() => sign('sha256', Buffer.from('handshake'), key)).toThrow(/no inverse/);
     const err = await caught(() => loadCertificate({ cert, key }));
     expect(err).toMatchObject({ code: 'ERR_MALFORMED_KEY', message: expect.stringContaining('fails its consistency check (a prime factor is 2 or even)') });

@@ -102,7 +102,7 @@ describe('CertificateStore', () => {
   it('toJSON and util.inspect never show a key or passphrase', () => {
     const store = new CertificateStore();
     store.add({ host: 'a.test', certificate: rsa, name: 'secret holder' });
-    const body = rsa.tls.key.split('\n')[1]!;
+    const body = rsa.tls.key!.split('\n')[1]!;
     for (const text of [JSON.stringify(store), inspect(store, { depth: 10 }), inspect(store, { showHidden: true, depth: 10 }), inspect(store.list(), { depth: 10, showHidden: true })]) {
       expect(text).toContain('secret holder');
       expect(text).not.toContain('PRIVATE KEY');

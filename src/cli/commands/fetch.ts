@@ -8,7 +8,7 @@ import { caListOf } from '../../loader/ca-list.js';
 import { whyNone } from '../../adapter/choose.js';
 import { CertificateStore } from '../../store/store.js';
 import { loadCertificate } from '../../loader/load.js';
-import { UsageError, day, passphraseFrom, storeFrom, type Command } from '../command.js';
+import { UsageError, certAndKey, day, passphraseFrom, storeFrom, type Command } from '../command.js';
 import { cliWords } from '../advice.js';
 import { block, styleFor } from '../output.js';
 import { groupedWarnings } from '../warnings.js';
@@ -32,8 +32,7 @@ async function storeForFetch(url: string, values: Record<string, unknown>): Prom
   if (pfx === undefined && (cert === undefined || key === undefined)) throw new UsageError('--cert and --key go together (or give --pfx)');
   if (!URL.canParse(url)) throw new UsageError(`${JSON.stringify(url)} is not a URL`);
   const passphrase = passphraseFrom(values);
-  const pass = passphrase === undefined ? {} : { passphrase };
-  const certificate = await loadCertificate(pfx !== undefined ? { pfxFile: pfx, ...pass } : { certFile: cert!, keyFile: key!, ...pass });
+  const certificate = await loadCertificate(pfx !== undefined ? { pfxFile: pfx, ...(passphrase === undefined ? {} : { passphrase }) } : certAndKey(cert!, key!, values));
   const target = new URL(url);
   const port = target.port === '' ? undefined : Number(target.port);
   store.add({ host: target.hostname.replace(/^\[|\]$/g, ''), ...(port === undefined ? {} : { port }), name: pfx ?? cert!, certificate });
@@ -64,7 +63,7 @@ function refusalOf(status: number, body: Uint8Array, presented: SelectEvent | un
 
 export const fetchCommand: Command = {
     summary: 'send a request like curl, presenting the certificate the config resolves (or --cert/--key, --pfx)',
-    usage: 'mtls-resolver fetch <url> [-c|--config certs.json | --cert FILE --key FILE | --pfx FILE] [--passphrase-env VAR] [-X METHOD] [-H "Name: value"]... [-d body] [--select <id|name>] [--include-expired] [--ca FILE | --cacert FILE]... [-k|--insecure] [--http2] [--tls-max 1.2|1.3] [-f|--fail] [--proxy URL | --no-proxy] [-v]\n\n--cert/--key (PEM or DER) or --pfx (with --passphrase-env VAR for an encrypted key) present that certificate to this URL\'s host and port, without a config, as curl does. --ca (or curl\'s --cacert) adds a CA bundle (PEM) to the trusted roots and the config\'s "ca", for a server with a private CA. --http2 offers HTTP/2 (for an HTTP/2-only server). --tls-max 1.2 caps the TLS version (a server that asks for the client certificate after a TLS 1.3 handshake, which Node cannot answer). -f/--fail exits 22 without printing the body when the server answers 400 or more, as curl -f. A server that refuses the certificate with a page instead of a TLS alert (nginx\'s 400) gets a warning that says what was presented and what to check. --select presents the certificate of that entry (id or name) to this URL\'s origin instead of the one the rules choose; --include-expired presents an expired or not-yet-valid one too. Like curl, fetch goes through HTTPS_PROXY / HTTP_PROXY (minus NO_PROXY) when they are set; --proxy overrides them, --no-proxy ignores them.',
+    usage: 'mtls-resolver fetch <url> [-c|--config certs.json | --cert FILE --key FILE | --pfx FILE] [--passphrase-env VAR] [-X METHOD] [-H "Name: value"]... [-d body] [--select <id|name>] [--include-expired] [--ca FILE | --cacert FILE]... [-k|--insecure] [--http2] [--tls-max 1.2|1.3] [-f|--fail] [--proxy URL | --no-proxy] [-v]\n\n--cert/--key (PEM or DER) or --pfx (with --passphrase-env VAR for an encrypted key) present that certificate; --key pkcs11:token=...;object=... with --pin-env VAR is a key on a smart card, YubiKey or HSM; to this URL\'s host and port, without a config, as curl does. --ca (or curl\'s --cacert) adds a CA bundle (PEM) to the trusted roots and the config\'s "ca", for a server with a private CA. --http2 offers HTTP/2 (for an HTTP/2-only server). --tls-max 1.2 caps the TLS version (a server that asks for the client certificate after a TLS 1.3 handshake, which Node cannot answer). -f/--fail exits 22 without printing the body when the server answers 400 or more, as curl -f. A server that refuses the certificate with a page instead of a TLS alert (nginx\'s 400) gets a warning that says what was presented and what to check. --select presents the certificate of that entry (id or name) to this URL\'s origin instead of the one the rules choose; --include-expired presents an expired or not-yet-valid one too. Like curl, fetch goes through HTTPS_PROXY / HTTP_PROXY (minus NO_PROXY) when they are set; --proxy overrides them, --no-proxy ignores them.',
     example: 'mtls-resolver fetch https://api.acme.com/v1/orders --config certs.json -v\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json -X POST -H "content-type: application/json" -d \'{"id":1}\'\n  mtls-resolver fetch https://api.acme.com/v1/orders -c certs.json --proxy http://proxy.corp:3128 -v',
     options: {
       config: { type: 'string', short: 'c' },
@@ -83,6 +82,7 @@ export const fetchCommand: Command = {
       pfx: { type: 'string' },
       cacert: { type: 'string', multiple: true },
       'passphrase-env': { type: 'string' },
+      'pin-env': { type: 'string' },
       http2: { type: 'boolean' },
       'tls-max': { type: 'string' },
       fail: { type: 'boolean', short: 'f' },

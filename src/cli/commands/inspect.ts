@@ -7,7 +7,8 @@ import { loadCertificate } from '../../loader/load.js';
 import { DEFAULT_EXPIRY_WARNING_DAYS, statusAt, statusWarnings } from '../../loader/metadata.js';
 import { looksLikePem, parsePem, sniffDer } from '../../loader/pem.js';
 import type { CertificateSummary, LoadedCertificate } from '../../loader/types.js';
-import { UsageError, day, passphraseFrom, summaryJson, type Command, type Io } from '../command.js';
+import { UsageError, certAndKey, day, passphraseFrom, summaryJson, type Command, type Io } from '../command.js';
+import { isPkcs11Uri } from '../../loader/pkcs11.js';
 import { block, styleFor, table } from '../output.js';
 
 /** What `inspect` shows for one certificate (with or without its key). */
@@ -15,23 +16,27 @@ interface Inspection {
   file: string;
   format: string;
   keyChecked: boolean;
+  /** A key on a token: its URI (never the PIN), token and object. */
+  pkcs11?: LoadedCertificate['pkcs11'];
   certificate: CertificateSummary & { status: string; daysUntilExpiry: number };
   chain: CertificateSummary[];
   warnings: string[];
 }
 
-async function inspectFile(file: string, keyFile: string | undefined, passphrase: string | undefined, now: Date): Promise<Inspection> {
+async function inspectFile(file: string, keyFile: string | undefined, values: Record<string, unknown>, now: Date): Promise<Inspection> {
+  const passphrase = isPkcs11Uri(keyFile) ? undefined : passphraseFrom(values);
   const bytes = readLimited(file, 'file', DEFAULT_MAX_INPUT_BYTES);
   const pass = passphrase === undefined ? {} : { passphrase };
   const fromLoaded = (c: LoadedCertificate): Inspection => ({
     file,
     format: c.format,
     keyChecked: true,
+    ...(c.pkcs11 === undefined ? {} : { pkcs11: c.pkcs11 }),
     certificate: { ...c, status: c.status, daysUntilExpiry: c.daysUntilExpiry },
     chain: c.chain,
     warnings: c.warnings,
   });
-  if (keyFile !== undefined) return fromLoaded(await loadCertificate({ certFile: file, keyFile, ...pass }, { now }));
+  if (keyFile !== undefined) return fromLoaded(await loadCertificate(certAndKey(file, keyFile, values), { now }));
   const pem = looksLikePem(bytes);
   const isPfx = !pem && (sniffDer(bytes) === 'pfx' || ['.p12', '.pfx'].includes(extname(file).toLowerCase()));
   if (isPfx) return fromLoaded(await loadCertificate({ pfx: bytes, ...pass }, { now }));
@@ -62,7 +67,7 @@ function printInspection(i: Inspection, io: Io): void {
       ['SANs', c.subjectAltNames.length > 0 ? c.subjectAltNames.join(', ') : '(none)'],
       ['valid', `${day(c.notBefore)} to ${day(c.notAfter)} (${days})`],
       ['status', statusText],
-      ['key', i.keyChecked ? `${c.keyType}, matches the certificate` : `${c.keyType} (public key; no private key given)`],
+      ['key', i.pkcs11 !== undefined ? `${c.keyType}, on token ${JSON.stringify(i.pkcs11.token ?? '?')}, object ${JSON.stringify(i.pkcs11.object ?? '?')} (${i.pkcs11.uri}), signs for the certificate` : i.keyChecked ? `${c.keyType}, matches the certificate` : `${c.keyType} (public key; no private key given)`],
       ['format', i.format],
       ['self-signed', c.selfSigned ? 'yes' : 'no'],
       ['chain', i.chain.map((x, n) => `${n + 1}. ${x.subject}${x.isCA ? ' (CA)' : ''}`)],
@@ -98,9 +103,9 @@ async function inspectConfig(configFile: string, now: Date, json: boolean, io: I
 
 export const inspectCommand: Command = {
     summary: 'describe a certificate file: subject, issuer, SANs, fingerprint, validity, status, chain, warnings',
-    usage: 'mtls-resolver inspect <file> [--key <file>] [--passphrase-env VAR] [--json]\n       mtls-resolver inspect --config certs.json [--json]   (every entry; exit 1 if one is expired or not yet valid)',
+    usage: 'mtls-resolver inspect <file> [--key <file> | --key pkcs11:URI --pin-env VAR] [--passphrase-env VAR] [--json]\n       mtls-resolver inspect --config certs.json [--json]   (every entry; exit 1 if one is expired or not yet valid)',
     example: 'mtls-resolver inspect client.p12 --passphrase-env P12_PASS\n  mtls-resolver inspect client.crt --key client.key --json\n  mtls-resolver inspect --config certs.json',
-    options: { key: { type: 'string' }, 'passphrase-env': { type: 'string' }, json: { type: 'boolean' }, now: { type: 'string' }, config: { type: 'string', short: 'c' } },
+    options: { key: { type: 'string' }, 'passphrase-env': { type: 'string' }, 'pin-env': { type: 'string' }, json: { type: 'boolean' }, now: { type: 'string' }, config: { type: 'string', short: 'c' } },
     async run([file, ...rest], values, io) {
       const now = values.now === undefined ? new Date() : new Date(values.now as string);
       if (Number.isNaN(now.getTime())) throw new UsageError('--now must be a date, such as 2027-01-31');
@@ -109,9 +114,9 @@ export const inspectCommand: Command = {
         return inspectConfig(values.config as string, now, values.json === true, io);
       }
       if (file === undefined || rest.length > 0) throw new UsageError('inspect takes one file');
-      const i = await inspectFile(file, values.key as string | undefined, passphraseFrom(values), now);
+      const i = await inspectFile(file, values.key as string | undefined, values, now);
       if (values.json === true) {
-        io.out.write(`${JSON.stringify({ file: i.file, format: i.format, keyChecked: i.keyChecked, ...summaryJson(i.certificate), status: i.certificate.status, daysUntilExpiry: i.certificate.daysUntilExpiry, chain: i.chain.map(summaryJson), warnings: i.warnings }, null, 2)}\n`);
+        io.out.write(`${JSON.stringify({ file: i.file, format: i.format, keyChecked: i.keyChecked, ...(i.pkcs11 === undefined ? {} : { pkcs11: i.pkcs11 }), ...summaryJson(i.certificate), status: i.certificate.status, daysUntilExpiry: i.certificate.daysUntilExpiry, chain: i.chain.map(summaryJson), warnings: i.warnings }, null, 2)}\n`);
       } else {
         printInspection(i, io);
       }
