@@ -1,10 +1,11 @@
-// npm run bench [-- resolver|loader|adapter|agent|cpu|proxy|store|watch|tenants|startup|soak|hostile ...]: runs the benchmarks, each against its own
+// npm run bench [-- resolver|loader|adapter|agent|cpu|proxy|store|watch|tenants|startup|soak|hostile|pkcs11 ...]: runs the benchmarks, each against its own
 // baseline in this process, and prints ratios. Figures go to BENCHMARKS.md by hand.
 import { runAdapterBench } from './adapter.bench.js';
 import { runAgentBench } from './agent.bench.js';
 import { runCpuBench } from './cpu.bench.js';
 import { runHostileBench } from './hostile.bench.js';
 import { runLoaderBench } from './loader.bench.js';
+import { runPkcs11Bench } from './pkcs11.bench.js';
 import { runProxyBench } from './proxy.bench.js';
 import { runResolverBench } from './resolver.bench.js';
 import { runSoakBench } from './soak.bench.js';
@@ -26,6 +27,7 @@ const benches: Record<string, () => string | Promise<string>> = {
   startup: () => runStartupBench(),
   soak: () => runSoakBench(),
   hostile: () => runHostileBench(),
+  pkcs11: () => runPkcs11Bench(),
 };
 
 const wanted = process.argv.slice(2);

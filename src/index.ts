@@ -22,7 +22,7 @@ export type {
   Verdict,
 } from './resolver/index.js';
 export { loadCertificate, loadCaBundle } from './loader/index.js';
-export type { CaBundle, CertificateSource, CertificateStatus, CertificateSummary, LoadOptions, LoadedCertificate, TlsMaterial } from './loader/index.js';
+export type { CaBundle, CertificateSource, CertificateStatus, CertificateSummary, FileKeyMaterial, LoadOptions, LoadedCertificate, Pkcs11Options, TlsMaterial, TokenKeyMaterial } from './loader/index.js';
 export { CertificateStore } from './store/store.js';
 export type { ExpiryEvent, StoreChange, StoreDefaults, StoreEntry, StoreEntryInput, StoreReplacement } from './store/store.js';
 export { createDispatcher, createInterceptor, createFetch, MtlsAgent, httpsRequestOptions, createHttpsAgent, MtlsHttpsAgent } from './adapter/index.js';

@@ -87,6 +87,28 @@ describe('the built package', () => {
     }
   });
 
+  it.each(['index', 'loader', 'adapter'] as const)('mtls-resolver (%s): node-forge is loaded only when an RC2-encrypted PFX is read (ESM and CJS)', (name) => {
+    const fixtures = join(root, '.tmp', 'fixtures');
+    for (const kind of ['esm', 'cjs'] as const) {
+      const file = dist(`${name}.${kind === 'esm' ? 'js' : 'cjs'}`);
+      const script = `
+        const forgeLoaded = () => Object.keys(require.cache).some((k) => /[\\/]node-forge[\\/]/.test(k));
+        (async () => {
+          const m = ${kind === 'esm' ? `await import(${JSON.stringify(file)})` : `require(${JSON.stringify(file)})`};
+          const steps = [forgeLoaded()];
+          await m.loadCertificate({ pemFile: ${JSON.stringify(join(fixtures, 'rsa.pem'))} });
+          await m.loadCertificate({ pfxFile: ${JSON.stringify(join(fixtures, 'ec256.pfx'))}, passphrase: 'correct horse' });
+          m.loadCaBundle({ file: ${JSON.stringify(join(fixtures, 'ca.crt'))} });
+          steps.push(forgeLoaded());
+          await m.loadCertificate({ pfxFile: ${JSON.stringify(join(fixtures, 'rsa.legacy.pfx'))}, passphrase: 'correct horse' });
+          steps.push(forgeLoaded());
+          console.log(JSON.stringify(steps));
+        })();`;
+      const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+      expect([name, kind, JSON.parse(out)]).toEqual([name, kind, [false, false, true]]);
+    }
+  });
+
   it('what the README documents type-checks against the built types (and a wrong source does not)', () => {
     // A Node project (no DOM lib: DOM's RequestInit has no dispatcher). Inside the package, so that `mtls-resolver` resolves to itself through package.json exports.
     const dir = join(root, '.tmp', 'typecheck');

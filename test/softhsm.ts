@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixture, readFixture } from './helpers.js';
+import { FIXTURES } from './helpers.js';
 
 export interface SoftHsmToken {
   pin: string;
@@ -41,7 +41,8 @@ export function softHsmMissing(): string | undefined {
   return missing.length === 0 ? undefined : [...new Set(missing)].join(' ');
 }
 
-export function makeSoftHsmToken(label = 'mtls-test'): SoftHsmToken {
+/** A new token `label`; certificates issued by the intermediate CA in `fixtures` (the test fixtures by default). */
+export function makeSoftHsmToken(label = 'mtls-test', fixtures = FIXTURES): SoftHsmToken {
   const module = MODULES.find((m) => existsSync(m))!;
   const pin = '48151623';
   const dir = mkdtempSync(join(tmpdir(), 'mtls-softhsm-'));
@@ -55,8 +56,8 @@ export function makeSoftHsmToken(label = 'mtls-test'): SoftHsmToken {
     run('pkcs11-tool', [...p11, '--keypairgen', '--key-type', type, '--label', name, '--id', id]);
     run('pkcs11-tool', ['--module', module, '--token-label', label, '--read-object', '--type', 'pubkey', '--label', name, '-o', join(dir, `${name}.pub.der`)]);
     run('openssl', ['pkey', '-pubin', '-inform', 'DER', '-in', join(dir, `${name}.pub.der`), '-out', join(dir, `${name}.pub.pem`)]);
-    run('openssl', ['x509', '-new', '-force_pubkey', join(dir, `${name}.pub.pem`), '-CA', fixture('int.crt'), '-CAkey', fixture('int.key'), '-subj', `/CN=token ${name}`, '-days', '90', '-extfile', join(dir, 'ext.cnf'), '-out', join(dir, `${name}.crt`)]);
-    writeFileSync(join(dir, `${name}.full.crt`), readFileSync(join(dir, `${name}.crt`), 'utf8') + readFixture('int.crt').toString());
+    run('openssl', ['x509', '-new', '-force_pubkey', join(dir, `${name}.pub.pem`), '-CA', join(fixtures, 'int.crt'), '-CAkey', join(fixtures, 'int.key'), '-subj', `/CN=token ${name}`, '-days', '90', '-extfile', join(dir, 'ext.cnf'), '-out', join(dir, `${name}.crt`)]);
+    writeFileSync(join(dir, `${name}.full.crt`), readFileSync(join(dir, `${name}.crt`), 'utf8') + readFileSync(join(fixtures, 'int.crt'), 'utf8'));
   }
   run('openssl', ['x509', '-in', join(dir, 'rsa.crt'), '-outform', 'DER', '-out', join(dir, 'rsa.crt.der')]);
   run('pkcs11-tool', [...p11, '--write-object', join(dir, 'rsa.crt.der'), '--type', 'cert', '--label', 'rsa', '--id', '01']);

@@ -99,7 +99,7 @@ function isAlpnFailure(err: Error): boolean {
 function alpnError(err: Error, origin: string, offered: readonly string[]): MtlsError {
   const advice = offered.includes('h2')
     ? 'The server speaks neither HTTP/1.1 nor HTTP/2 over TLS: check the port and the service behind it.'
-    : 'The server probably speaks only HTTP/2: pass agentOptions: { allowH2: true } to createDispatcher, createFetch or createInterceptor.';
+    : 'The server probably speaks only HTTP/2: pass agentOptions: { allowH2: true } to createDispatcher, createFetch or createInterceptor (to createInterceptor itself: its connections do not take the options of the Agent it is composed onto).';
   return new MtlsError(
     'ERR_TLS_ALPN',
     `The server ${origin} refused the connection because it accepts none of the application protocols offered (ALPN: ${offered.join(', ')}). ${advice} This is not about the client certificate.`,

@@ -10,3 +10,9 @@ export type { SkippedEntry } from './choose.js';
 export type { RuntimeDispatcher } from './runtime.js';
 export { MtlsError, isMtlsError } from '../errors.js';
 export type { MtlsErrorCode } from '../errors.js';
+// What an adapter user needs besides the adapters, so that this subpath stands alone (it loads no
+// node-forge: only a PKCS#12 file encrypted with RC2 does).
+export { CertificateStore } from '../store/store.js';
+export type { ExpiryEvent, StoreChange, StoreDefaults, StoreEntry, StoreEntryInput, StoreReplacement } from '../store/store.js';
+export { loadCertificate, loadCaBundle } from '../loader/index.js';
+export type { CaBundle, CertificateSource, LoadOptions, LoadedCertificate } from '../loader/index.js';

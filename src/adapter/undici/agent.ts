@@ -8,6 +8,8 @@ import { ContextCache, registerContextCache, storeHolds } from '../contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from '../options.js';
 import type { RuntimeDispatcher } from '../runtime.js';
 import { OriginRouter, type RouterShared } from './router.js';
+import { pinnedLookup } from './address.js';
+import { bindToSelf } from './closable.js';
 import { ScopedDispatcher, originOf, type Scope } from './scope.js';
 
 /** Options of {@link createDispatcher}, {@link createInterceptor} and {@link createFetch}. */
@@ -23,16 +25,42 @@ export interface DispatcherOptions extends AdapterOptions {
 /** @internal An agent's resolved options (the interceptor routes by them, without resolving them again). */
 export const kResolved = Symbol('mtls-resolver.resolved');
 
+/** TLS fields of undici's `connect` options that the client certificate's TLS does not take. */
+const REFUSED_CONNECT = { cert: 'the store\'s entries', key: 'the store\'s entries', pfx: 'the store\'s entries', passphrase: 'the store\'s entries', secureContext: 'the store\'s entries', ca: 'the ca option (added to Node\'s roots)' } as const;
+
+/**
+ * The TLS fields a user passes in `agentOptions.connect`, as undici's Agent means them:
+ * `rejectUnauthorized`, `minVersion` and `maxVersion` become the adapter's own (the same field
+ * given both ways must agree); fields that would replace the certificate or the trust are refused,
+ * naming the option to use. Other connect options (lookup, timeout, keepAlive...) pass through.
+ */
+function connectTlsFields(connect: Record<string, unknown> | undefined, options: DispatcherOptions): { connect: Record<string, unknown> | undefined; tls: Pick<AdapterOptions, 'rejectUnauthorized' | 'minVersion' | 'maxVersion'> } {
+  if (connect === undefined) return { connect, tls: {} };
+  const { rejectUnauthorized, minVersion, maxVersion, ...rest } = connect;
+  for (const [field, instead] of Object.entries(REFUSED_CONNECT)) {
+    if (rest[field] !== undefined) throw new MtlsError('ERR_INVALID_OPTION', `agentOptions.connect.${field} is not taken: the client certificate and its trust come from ${instead}.`);
+  }
+  const tls: Pick<AdapterOptions, 'rejectUnauthorized' | 'minVersion' | 'maxVersion'> = {};
+  for (const [field, value] of [['rejectUnauthorized', rejectUnauthorized], ['minVersion', minVersion], ['maxVersion', maxVersion]] as const) {
+    if (value === undefined) continue;
+    const own = (options as Record<string, unknown>)[field];
+    if (own !== undefined && own !== value) throw new MtlsError('ERR_INVALID_OPTION', `${field} is given twice with different values (the option and agentOptions.connect.${field}): give it once.`);
+    (tls as Record<string, unknown>)[field] = value;
+  }
+  return { connect: rest, tls };
+}
+
 /** The undici Agent that {@link createDispatcher} returns. */
 export class MtlsAgent extends Agent {
   readonly #unfollow: () => void;
 
   constructor(store: CertificateStore, options: DispatcherOptions = {}) {
-    const resolved = resolveAdapterOptions(store, options);
-    const { factory: _factory, connect, connections, allowH2, ...clientOptions } = options.agentOptions ?? {};
-    if (connect !== undefined && (typeof connect !== 'object' || connect === null)) {
+    const { factory: _factory, connect: given, connections, allowH2, ...clientOptions } = options.agentOptions ?? {};
+    if (given !== undefined && (typeof given !== 'object' || given === null)) {
       throw new MtlsError('ERR_INVALID_OPTION', 'agentOptions.connect must be an object of connect options (e.g. { lookup }); a custom connector function cannot carry the client certificate.');
     }
+    const { connect, tls } = connectTlsFields(given as Record<string, unknown> | undefined, options);
+    const resolved = resolveAdapterOptions(store, { ...options, ...tls });
     if (allowH2 !== undefined && typeof allowH2 !== 'boolean') throw new MtlsError('ERR_INVALID_OPTION', 'agentOptions.allowH2 must be true or false.');
     const contexts = new ContextCache(resolved.contextCacheSize);
     const shared: RouterShared = {
@@ -43,7 +71,8 @@ export class MtlsAgent extends Agent {
       context: (router) => ({
         options: resolved,
         clientOptions,
-        connect: { ...(connect as object | undefined) },
+        // The router's host name goes to the address a dns interceptor picked for it, if one did.
+        connect: { ...(connect as object | undefined), lookup: pinnedLookup(router.hostname, () => router.address, (connect as { lookup?: Parameters<typeof pinnedLookup>[2] } | undefined)?.lookup) },
         maxConnections: connections,
         allowH2: allowH2 === true,
         onClient: (client) => router.follow(client as never),
@@ -53,6 +82,7 @@ export class MtlsAgent extends Agent {
     this.#shared = shared;
     registerContextCache(this, contexts);
     this.#unfollow = followStore(store, this, MtlsAgent.#onChange);
+    bindToSelf(this, ['close', 'destroy', 'withOptions']);
   }
 
   readonly #shared: RouterShared;

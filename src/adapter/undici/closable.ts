@@ -7,6 +7,11 @@ export abstract class ClosableDispatcher extends Dispatcher {
   #closed = false;
   #destroyed = false;
 
+  constructor() {
+    super();
+    bindToSelf(this, ['close', 'destroy']);
+  }
+
   /** Ends the dispatcher: gracefully (`err` undefined: requests already queued complete) or at once. */
   protected abstract end(err: Error | null | undefined): Promise<void>;
 
@@ -41,4 +46,17 @@ export function settle(done: Promise<void>, args: unknown[]): Promise<void> | vo
   const callback = args.find((a) => typeof a === 'function') as (() => void) | undefined;
   if (callback === undefined) return done;
   void done.then(callback);
+}
+
+/**
+ * Makes `names` methods of `target` own, non-enumerable functions bound to it. undici's
+ * `compose()` returns a Proxy whose methods run with the Proxy as `this`, and `#private` fields
+ * are not reached through a Proxy: `agent.compose(interceptor).close()` threw. Bound, they run on
+ * the agent itself, as a plain Agent's do.
+ */
+export function bindToSelf(target: object, names: string[]): void {
+  for (const name of names) {
+    const method = (target as Record<string, unknown>)[name] as (...args: unknown[]) => unknown;
+    Object.defineProperty(target, name, { value: method.bind(target), writable: true, configurable: true, enumerable: false });
+  }
 }

@@ -6,6 +6,7 @@ import type { CertificateStore } from '../../store/store.js';
 import { chooseFor } from '../choose.js';
 import { StoreMemo } from '../memo.js';
 import { MtlsAgent, kResolved, type DispatcherOptions } from './agent.js';
+import { kAddress, namedOrigin } from './address.js';
 import { kScope, type ScopedDispatchOptions } from './scope.js';
 
 /** An undici interceptor: `(dispatch) => dispatch'`, with `close()` for its own connections. */
@@ -19,10 +20,15 @@ export type MtlsInterceptor = Dispatcher.DispatcherComposeInterceptor & { close(
  * as the store says; with a `proxy`, every request the proxy is for goes through it. Every other
  * request goes on, unchanged, to the dispatcher you composed it with.
  *
+ * It composes in any order with undici's own interceptors: after the dns interceptor (which puts
+ * an address in the origin) the certificate is still chosen by the request's host name. Its
+ * connections are its own: pass `agentOptions: { allowH2: true }` to it for HTTP/2 (the Agent it
+ * is composed onto does not lend it its options).
+ *
  * @example
  * ```ts
  * const interceptor = createInterceptor(store);
- * const client = new Agent().compose(interceptor, interceptors.retry());
+ * const client = new Agent().compose(interceptor, interceptors.retry(), interceptors.dns());
  * ```
  */
 export function createInterceptor(store: CertificateStore, options: DispatcherOptions = {}): MtlsInterceptor {
@@ -40,8 +46,13 @@ export function createInterceptor(store: CertificateStore, options: DispatcherOp
   // A request with its own options (select, rejectUnauthorized): every https/wss one, and what the proxy is for.
   const scopedWanted = (origin: URL) => proxy?.routeFor(origin) !== undefined || isSecureProtocol(origin.protocol);
   const interceptor = ((dispatch: Dispatcher['dispatch']) => (opts: ScopedDispatchOptions, handler: Dispatcher.DispatchHandler) => {
-    const through = opts.origin !== undefined && (opts[kScope] !== undefined ? scopedWanted(new URL(String(opts.origin))) : wanted.get(String(opts.origin)));
-    return through ? agent.dispatch(opts, handler) : dispatch(opts, handler);
+    // After undici's dns interceptor the origin is an address and the name is in servername: the
+    // certificate is the name's, never the address's, and the connection goes to that address.
+    const named = namedOrigin(opts);
+    const origin = named?.origin ?? (opts.origin === undefined ? undefined : String(opts.origin));
+    const through = origin !== undefined && (opts[kScope] !== undefined ? scopedWanted(new URL(origin)) : wanted.get(origin));
+    if (!through) return dispatch(opts, handler);
+    return agent.dispatch(named === undefined ? opts : ({ ...opts, origin: named.origin, [kAddress]: named.address } as ScopedDispatchOptions), handler);
   }) as MtlsInterceptor;
   interceptor.close = () => agent.close();
   return interceptor;

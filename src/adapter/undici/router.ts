@@ -9,6 +9,7 @@ import type { Match } from '../../resolver/types.js';
 import type { CertificateStore, StoreEntry } from '../../store/store.js';
 import type { ContextCache, ContextLease } from '../contexts.js';
 import { reportSelect, reportSkip } from '../events.js';
+import { kAddress } from './address.js';
 import { AlertLog } from '../alerts.js';
 import { changesChoice, chooseFor, whyNone } from '../choose.js';
 import { StoreMemo, noLongerApplies } from '../memo.js';
@@ -123,7 +124,17 @@ export class OriginRouter extends ClosableDispatcher {
     return this.#resolution.get(this.#origin);
   }
 
+  /** The origin's host name, as connections look it up. */
+  get hostname(): string {
+    return this.#url.hostname.replace(/^\[|\]$/g, '');
+  }
+
+  /** The address a dns interceptor picked for this origin's last request, if any. */
+  address: string | undefined;
+
   override dispatch(opts: ScopedDispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const address = (opts as { [kAddress]?: string })[kAddress];
+    if (address !== undefined) this.address = address;
     // A request's own options apply to the origin they were given for, never to a redirect's.
     const given = opts[kScope];
     const scope = given !== undefined && given.origin === this.#origin ? given : undefined;
