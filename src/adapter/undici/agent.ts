@@ -8,6 +8,7 @@ import { ContextCache, registerContextCache, storeHolds } from '../contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from '../options.js';
 import type { RuntimeDispatcher } from '../runtime.js';
 import { OriginRouter, type RouterShared } from './router.js';
+import { refuseDispatcherOn, webRuntime } from '../runtime-fetch.js';
 import { pinnedLookup } from './address.js';
 import { bindToSelf } from './closable.js';
 import { ScopedDispatcher, originOf, type Scope } from './scope.js';
@@ -152,5 +153,6 @@ export class MtlsAgent extends Agent {
  * ```
  */
 export function createDispatcher(store: CertificateStore, options: DispatcherOptions = {}): MtlsAgent & RuntimeDispatcher {
+  refuseDispatcherOn(webRuntime(), 'createDispatcher');
   return new MtlsAgent(store, options) as MtlsAgent & RuntimeDispatcher;
 }

@@ -3,12 +3,16 @@
 // and returns the runtime's Response, as ky and other wrappers of fetch expect.
 import type { CertificateStore } from '../../store/store.js';
 import type { RequestMtlsOptions } from '../options.js';
+import { refuseDispatcherOn, runtimeFetch, webRuntime } from '../runtime-fetch.js';
 import { MtlsAgent, type DispatcherOptions } from './agent.js';
 
 /** `init` of {@link createFetch}'s fetch: the runtime's RequestInit plus per-request mTLS options. */
 export type MtlsRequestInit = RequestInit & { mtls?: RequestMtlsOptions };
 
-/** The fetch that {@link createFetch} returns, with its dispatcher and a `close()`. */
+/**
+ * The fetch that {@link createFetch} returns, with its dispatcher and a `close()`. On Bun and Deno
+ * (whose fetch takes no dispatcher) `dispatcher` is undefined.
+ */
 export type MtlsFetch = ((input: string | URL | Request, init?: MtlsRequestInit) => Promise<Response>) & {
   dispatcher: MtlsAgent;
   close(): Promise<void>;
@@ -43,7 +47,9 @@ function runtimeBody(body: unknown): unknown {
  * The runtime's `fetch` with a {@link createDispatcher} dispatcher. Per request,
  * `init.mtls = { select, rejectUnauthorized }` picks an entry for that request's origin or turns
  * verification off for it alone. Redirects to another origin resolve again. `init.dispatcher`, if
- * given, wins. Works as the `fetch` of ky and other fetch wrappers.
+ * given, wins. Works as the `fetch` of ky and other fetch wrappers. On Bun and Deno it presents the
+ * certificate their way (Bun's `tls` option, a Deno HTTP client per certificate) and follows
+ * redirects itself, each hop resolving its own certificate.
  *
  * @example
  * ```ts
@@ -56,6 +62,13 @@ function runtimeBody(body: unknown): unknown {
  */
 export function createFetch(store: CertificateStore, options: FetchOptions = {}): MtlsFetch {
   const { fetch: given, ...dispatcherOptions } = options;
+  const runtime = webRuntime();
+  if (runtime !== undefined && (given === undefined || given === globalThis.fetch)) {
+    // Bun's and Deno's fetch ignore dispatchers: the certificate goes their own way.
+    const { fetch, close } = runtimeFetch(store, dispatcherOptions, runtime);
+    return Object.assign(fetch, { dispatcher: undefined as unknown as MtlsAgent, close }) as unknown as MtlsFetch;
+  }
+  refuseDispatcherOn(runtime, 'createFetch with a fetch of its own');
   const call = (given ?? globalThis.fetch) as AnyFetch;
   const dispatcher = new MtlsAgent(store, dispatcherOptions);
   const mtlsFetch = ((input: string | URL | Request, init: MtlsRequestInit = {}) => {
