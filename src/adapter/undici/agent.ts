@@ -6,7 +6,7 @@ import { followStore } from '../../store/followers.js';
 import type { CertificateStore, StoreChange } from '../../store/store.js';
 import { ContextCache, registerContextCache, storeHolds } from '../contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from '../options.js';
-import type { RuntimeDispatcher } from '../runtime.js';
+import type { AnyUndiciDispatcher, RuntimeDispatcher } from '../runtime.js';
 import { OriginRouter, type RouterShared } from './router.js';
 import { refuseDispatcherOn, webRuntime } from '../runtime-fetch.js';
 import { pinnedLookup } from './address.js';
@@ -152,7 +152,7 @@ export class MtlsAgent extends Agent {
  * await fetch('https://api.acme.com/v1', { dispatcher }); // the runtime's global fetch
  * ```
  */
-export function createDispatcher(store: CertificateStore, options: DispatcherOptions = {}): MtlsAgent & RuntimeDispatcher {
+export function createDispatcher(store: CertificateStore, options: DispatcherOptions = {}): MtlsAgent & RuntimeDispatcher & AnyUndiciDispatcher {
   refuseDispatcherOn(webRuntime(), 'createDispatcher');
-  return new MtlsAgent(store, options) as MtlsAgent & RuntimeDispatcher;
+  return new MtlsAgent(store, options) as MtlsAgent & RuntimeDispatcher & AnyUndiciDispatcher;
 }

@@ -1,6 +1,7 @@
 // createInterceptor: an undici interceptor that sends the requests this library has a say in
 // through an MtlsAgent, and every other request on to the dispatcher it was composed with.
 import type { Dispatcher } from 'undici';
+import type { AnyUndiciInterceptor } from '../runtime.js';
 import { isSecureProtocol } from '../../resolver/host.js';
 import type { CertificateStore } from '../../store/store.js';
 import { chooseFor } from '../choose.js';
@@ -11,7 +12,7 @@ import { kAddress, namedOrigin } from './address.js';
 import { kScope, type ScopedDispatchOptions } from './scope.js';
 
 /** An undici interceptor: `(dispatch) => dispatch'`, with `close()` for its own connections. */
-export type MtlsInterceptor = Dispatcher.DispatcherComposeInterceptor & { close(): Promise<void> };
+export type MtlsInterceptor = Dispatcher.DispatcherComposeInterceptor & AnyUndiciInterceptor & { close(): Promise<void> };
 
 /**
  * An interceptor for `dispatcher.compose(...)`. An https/wss request goes through this library's
