@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 npm run --silent build >/dev/null
-tarball=$(npm pack --silent --pack-destination "$out" | tail -n 1)
+tarball=$(npm pack --silent --ignore-scripts --pack-destination "$out" | tail -n 1)
 npx --no-install publint "$out/$tarball" --strict
 npx --no-install attw "$out/$tarball"

@@ -8,6 +8,7 @@ import { isMtlsError } from '../errors.js';
 import { cliMessage, cliWords, usageMessage, type CliContext } from './advice.js';
 import { UsageError, type Command, type Io } from './command.js';
 import { demoCommand } from './commands/demo.js';
+import { exampleServerCommand } from './commands/example-server.js';
 import { fetchCommand } from './commands/fetch.js';
 import { importCommand } from './commands/import.js';
 import { inspectCommand } from './commands/inspect.js';
@@ -22,6 +23,7 @@ const commands: Record<string, Command> = {
   fetch: fetchCommand,
   import: importCommand,
   demo: demoCommand,
+  'example-server': exampleServerCommand,
 };
 
 function version(): string {

@@ -1,6 +1,7 @@
 // The packed package's command, run as a user would (npm pack, installed, a child process): what
 // only the real binary shows. Everything else about the commands runs in-process (main.test.ts).
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ let cli: string;
 
 beforeAll(() => {
   // npm pack the built package, unpack it into node_modules, and link its dependencies.
-  const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
+  const tarball = execFileSync('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', work], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop()!;
   const modules = join(work, 'node_modules');
   mkdirSync(join(modules, 'mtls-resolver'), { recursive: true });
   execFileSync('tar', ['-xzf', join(work, tarball), '-C', join(modules, 'mtls-resolver'), '--strip-components=1']);
@@ -68,3 +69,32 @@ describe('mtls-resolver (the packed binary)', () => {
     expect(onTty({ NO_COLOR: '1' })).not.toContain('\x1b[');
   });
 });
+
+describe('the examples from the installed package', () => {
+  it('example-server writes the certificates and serves; the Quick start and two examples run against it from node_modules', async () => {
+    const certs = join(work, 'certs');
+    const server = spawn(process.execPath, [cli, 'example-server', '--dir', certs, '--port', '0'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        server.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /listening on (https:\/\/localhost:\d+\/)/.exec(out);
+          if (m !== null) resolve(m[1]!);
+        });
+        server.on('exit', (code) => reject(new Error(`example-server exited with ${code}`)));
+      });
+      const examples = join(work, 'node_modules', 'mtls-resolver', 'examples');
+      const env = { ...process.env, EXAMPLE_URL: url, EXAMPLE_DIR: `${certs}/`, EXAMPLE_PASS: 'correct horse' };
+      const runExample = (name: string) => promisify(execFile)(process.execPath, ['--import', 'tsx', join(examples, name)], { cwd: work, env, timeout: 60_000 });
+      const quick = await runExample('quick-start.ts');
+      expect(quick.stdout).toContain('status: 200');
+      expect(quick.stdout).toContain('server received: C=US, O=mtls-resolver tests, CN=rsa client');
+      expect((await runExample('fetch.ts')).stdout).toContain('server received: C=US, O=mtls-resolver tests, CN=rsa client');
+      expect((await runExample('undici-request.ts')).stdout).toContain('server received: C=US, O=mtls-resolver tests, CN=ec256 client');
+    } finally {
+      server.kill('SIGTERM');
+    }
+  }, 180_000);
+});
+
