@@ -92,6 +92,7 @@ export class MtlsError<Code extends MtlsErrorCode = MtlsErrorCode> extends Error
     return 'MtlsError';
   }
 
+  /** True for an MtlsError of any copy of this package (two versions in one app), not only this one's. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
   }

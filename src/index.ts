@@ -40,6 +40,11 @@ export type {
   RuntimeDispatcher,
   SelectEvent,
   SkipEvent,
+  AnyUndiciDispatcher,
+  AnyUndiciInterceptor,
+  CaInput,
+  ProxyOption,
+  ProxyTlsOptions,
   SkippedEntry,
 } from './adapter/index.js';
 export { readConfig } from './config/read.js';

@@ -149,6 +149,7 @@ export class MtlsHttpsAgent extends https.Agent {
     return `:mtls:${cert}:${verify}:${this.#resolved.trust.withEntry(match?.entry).token}`;
   }
 
+  /** Node's pool name plus the certificate, the verification and the trust chosen for the request. */
   override getName(o: AgentRequestOptions = {}): string {
     const choice = o[kChoice];
     if (choice === undefined) {
@@ -174,6 +175,7 @@ export class MtlsHttpsAgent extends https.Agent {
     return choice.name;
   }
 
+  /** Chooses the request's certificate (once per origin, or its own `mtls` choice) before Node gives it a socket. */
   addRequest(req: ClientRequest, o: https.RequestOptions): void {
     let choice: Choice;
     try {
@@ -191,6 +193,7 @@ export class MtlsHttpsAgent extends https.Agent {
     agentProto.addRequest.call(this, req, { ...o, [kChoice]: choice });
   }
 
+  /** A TLS connection with the chosen certificate's secure context (directly or through the proxy). */
   override createConnection(o: AgentRequestOptions, callback?: (err: Error | null, socket: Duplex) => void): Duplex | undefined {
     const choice = o[kChoice] ?? this.#choose(o);
     const name = this.getName(o);

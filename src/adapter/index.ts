@@ -7,7 +7,9 @@ export type { HttpsTlsOptions } from './https-options.js';
 export type { AdapterOptions, RequestMtlsOptions } from './options.js';
 export type { ConnectEvent, SelectEvent, SkipEvent } from './events.js';
 export type { SkippedEntry } from './choose.js';
-export type { RuntimeDispatcher } from './runtime.js';
+export type { AnyUndiciDispatcher, AnyUndiciInterceptor, RuntimeDispatcher } from './runtime.js';
+export type { CaInput } from './trust.js';
+export type { ProxyOption, ProxyTlsOptions } from './proxy.js';
 export { MtlsError, isMtlsError } from '../errors.js';
 export type { MtlsErrorCode } from '../errors.js';
 // What an adapter user needs besides the adapters, so that this subpath stands alone (it loads no

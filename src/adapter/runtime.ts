@@ -16,28 +16,14 @@ export type RuntimeDispatcher = RequestInit extends { dispatcher?: infer D } ? N
  * intersected with it, an adapter type-checks where the user's undici (7 or 8), the runtime's
  * fetch or WebSocket expect a dispatcher, and the interceptor in either `compose()`.
  */
-export interface AnyUndiciDispatcher {
-  dispatch(...args: any[]): any;
-  compose(...args: any[]): any;
-  request(...args: any[]): any;
-  stream(...args: any[]): any;
-  pipeline(...args: any[]): any;
-  connect(...args: any[]): any;
-  upgrade(...args: any[]): any;
-  close(...args: any[]): any;
-  destroy(...args: any[]): any;
-  on(...args: any[]): any;
-  once(...args: any[]): any;
-  off(...args: any[]): any;
-  addListener(...args: any[]): any;
-  removeListener(...args: any[]): any;
-  prependListener(...args: any[]): any;
-  prependOnceListener(...args: any[]): any;
-  listeners(...args: any[]): any;
-  rawListeners(...args: any[]): any;
-  emit(...args: any[]): any;
-}
+export type AnyUndiciDispatcher = Record<
+  'dispatch' | 'compose' | 'request' | 'stream' | 'pipeline' | 'connect' | 'upgrade' | 'close' | 'destroy' | 'on' | 'once' | 'off' | 'addListener' | 'removeListener' | 'prependListener' | 'prependOnceListener' | 'listeners' | 'rawListeners' | 'emit',
+  (...args: any[]) => any
+>;
 
-/** An interceptor as both undici 7's and 8's `compose()` take it. */
+/**
+ * An interceptor as both undici 7's and 8's `compose()` take it.
+ * @typeParam D - the dispatch function of the undici it is composed with
+ */
 export type AnyUndiciInterceptor = <D extends (...args: any[]) => any>(dispatch: D) => D;
 /* eslint-enable @typescript-eslint/no-explicit-any */

@@ -114,6 +114,7 @@ export class ConfigWatcher extends EventEmitter {
     await this.#loading;
   }
 
+  /** `await using watcher = ...`: closes the watcher. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

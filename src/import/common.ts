@@ -14,6 +14,7 @@ export interface ImportResult {
   notes: string[];
 }
 
+/** Options of the importers. */
 export interface ImportOptions {
   /** Relative file paths in the input are resolved against this. Default: the current directory. */
   baseDir?: string;

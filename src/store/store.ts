@@ -263,6 +263,7 @@ export class CertificateStore extends EventEmitter {
     this.#changed({ type: 'primary', entry, previous: previous === undefined ? undefined : this.#entries.get(previous.id) });
   }
 
+  /** The entry with this id, or undefined. */
   get(id: string): StoreEntry | undefined {
     return this.#entries.get(id);
   }
@@ -291,9 +292,11 @@ export class CertificateStore extends EventEmitter {
     return this.#index.explain(target, options);
   }
 
+  /** `change`: after every add, remove, replace or primary change, with what changed. */
   override on(event: 'change', listener: (change: StoreChange) => void): this;
   /** `expiring`: an entry's certificate is within `expiryWarningDays` of its notAfter; `expired`: it is past it. Once per entry and kind. */
   override on(event: 'expiring' | 'expired', listener: (event: ExpiryEvent) => void): this;
+  /** Any other event, as EventEmitter takes it. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   override on(event: string | symbol, listener: (...args: any[]) => void): this;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -315,6 +318,7 @@ export class CertificateStore extends EventEmitter {
     return { size: this.size, entries: this.list().map(publicEntry) };
   }
 
+  /** util.inspect shows the entries and defaults, never a key. */
   [inspect.custom](depth: number, options: object): string {
     return `CertificateStore ${inspect(this.toJSON(), { ...options, depth: depth - 1 })}`;
   }

@@ -117,7 +117,9 @@ export class MtlsAgent extends Agent {
   }
 
   // Closing or destroying the agent also stops listening to the store.
+  /** Closes gracefully: requests already queued complete; then it stops following the store. */
   override close(): Promise<void>;
+  /** {@link close}, with a callback. */
   override close(callback: () => void): void;
   override close(...args: unknown[]): Promise<void> | void {
     this.#unfollow();
@@ -125,9 +127,13 @@ export class MtlsAgent extends Agent {
     return (super.close as (...a: unknown[]) => Promise<void> | void)(...args);
   }
 
+  /** Ends every connection at once (requests in flight fail); it stops following the store. */
   override destroy(): Promise<void>;
+  /** {@link destroy}, failing the requests in flight with `err`. */
   override destroy(err: Error | null): Promise<void>;
+  /** {@link destroy}, with a callback. */
   override destroy(callback: () => void): void;
+  /** {@link destroy}, with an error and a callback. */
   override destroy(err: Error | null, callback: () => void): void;
   override destroy(...args: unknown[]): Promise<void> | void {
     this.#unfollow();

@@ -15,6 +15,7 @@ export type MtlsRequestInit = RequestInit & { mtls?: RequestMtlsOptions };
  */
 export type MtlsFetch = ((input: string | URL | Request, init?: MtlsRequestInit) => Promise<Response>) & {
   dispatcher: MtlsAgent;
+  /** Closes the connections (the dispatcher's, or Deno's HTTP clients). */
   close(): Promise<void>;
 };
 

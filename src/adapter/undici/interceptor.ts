@@ -12,7 +12,10 @@ import { kAddress, namedOrigin } from './address.js';
 import { kScope, type ScopedDispatchOptions } from './scope.js';
 
 /** An undici interceptor: `(dispatch) => dispatch'`, with `close()` for its own connections. */
-export type MtlsInterceptor = Dispatcher.DispatcherComposeInterceptor & AnyUndiciInterceptor & { close(): Promise<void> };
+export type MtlsInterceptor = Dispatcher.DispatcherComposeInterceptor & AnyUndiciInterceptor & {
+  /** Closes the interceptor's own connections. */
+  close(): Promise<void>;
+};
 
 /**
  * An interceptor for `dispatcher.compose(...)`. An https/wss request goes through this library's
