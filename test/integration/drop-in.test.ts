@@ -2,11 +2,12 @@
 // Proxy) close() and destroy() work, undici's connect TLS options mean what they mean there (or are
 // refused, saying what to pass), and the interceptor composes with undici's dns interceptor in
 // either order, choosing the certificate by the request's host name, never by its address.
+import { createServer as createNetServer } from 'node:net';
 import { Agent, interceptors, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateStore, createDispatcher, createInterceptor, loadCertificate, type LoadedCertificate } from '../../src/index.js';
 import { caught, fixture, readFixture, testCa } from '../helpers.js';
-import { startMtlsServer, type Received, type TestServer } from './servers.js';
+import { echoRoute, startMtlsServer, type Received, type TestServer } from './servers.js';
 
 let cert: LoadedCertificate;
 let server: TestServer;
@@ -54,6 +55,24 @@ describe('through compose()', () => {
   });
 });
 
+describe('bodies made with another copy of undici', () => {
+  it("a FormData of the runtime's own undici (or the app's) goes through this package's copy (it failed: action is not a function)", async () => {
+    const echo = await startMtlsServer({ route: echoRoute });
+    const dispatcher = createDispatcher(store());
+    try {
+      const form = new globalThis.FormData(); // Node's bundled undici: not the npm copy this package uses
+      form.append('field', 'value from another undici');
+      const res = await request(echo.url('localhost'), { dispatcher, method: 'POST', body: form as never });
+      const seen = (await res.body.json()) as Received & { body: string; contentType: string };
+      expect(seen.fingerprint256).toBe(cert.fingerprint256);
+      expect(seen.contentType).toMatch(/^multipart\/form-data; boundary=/);
+      expect(seen.body).toContain('value from another undici');
+    } finally {
+      await Promise.all([dispatcher.close(), echo.close()]);
+    }
+  });
+});
+
 describe("undici's connect options", () => {
   it('connect.rejectUnauthorized: false means what it means on undici\'s Agent (it was silently ignored)', async () => {
     const strict = createDispatcher(store());
@@ -64,6 +83,22 @@ describe("undici's connect options", () => {
       expect(seen.fingerprint256).toBe(cert.fingerprint256);
     } finally {
       await Promise.all([strict.close(), lax.close()]);
+    }
+  });
+
+  it("the Agent's connectTimeout reaches the connections (it was ignored: always 10 s)", async () => {
+    // A server that accepts and never answers the TLS handshake.
+    const silent = createNetServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const dispatcher = createDispatcher(store(), { agentOptions: { connectTimeout: 100 } });
+    const started = Date.now();
+    try {
+      const err = await request(`https://localhost:${(silent.address() as { port: number }).port}/`, { dispatcher }).then(() => undefined, (e: unknown) => e as Error & { code?: string; cause?: { code?: string } });
+      expect(err?.code === 'UND_ERR_CONNECT_TIMEOUT' || err?.cause?.code === 'UND_ERR_CONNECT_TIMEOUT').toBe(true);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await dispatcher.close();
+      silent.close();
     }
   });
 
@@ -110,6 +145,22 @@ describe("the interceptor and undici's dns interceptor", () => {
       }
     }
     expect(lookups.length).toBeGreaterThan(0);
+  });
+
+  it("composed first or last among all of undici's interceptors (dns, retry, redirect, cache, decompress)", async () => {
+    const staticDns = interceptors.dns({ lookup: (_o, _p, cb) => cb(null, [{ address: '127.0.0.1', family: 4, ttl: 60_000 }] as never) });
+    const others = () => [staticDns, interceptors.retry(), interceptors.redirect({ maxRedirections: 2 }), interceptors.cache(), interceptors.decompress()];
+    for (const where of ['first', 'last'] as const) {
+      const mtls = createInterceptor(store());
+      const agent = new Agent();
+      const composed = agent.compose(...(where === 'first' ? [mtls, ...others()] : [...others(), mtls]));
+      try {
+        const seen = await received(await request(`https://localhost:${server.port}/all`, { dispatcher: composed }));
+        expect([where, seen.fingerprint256]).toEqual([where, cert.fingerprint256]);
+      } finally {
+        await Promise.all([agent.close(), mtls.close()]);
+      }
+    }
   });
 
   it('an entry for the address is not what a request to the name presents', async () => {

@@ -63,6 +63,12 @@ export class MtlsAgent extends Agent {
     const { connect, tls } = connectTlsFields(given as Record<string, unknown> | undefined, options);
     const resolved = resolveAdapterOptions(store, { ...options, ...tls });
     if (allowH2 !== undefined && typeof allowH2 !== 'boolean') throw new MtlsError('ERR_INVALID_OPTION', 'agentOptions.allowH2 must be true or false.');
+    // What undici's Client hands its own connector from the Agent's options (the slots build their
+    // connectors, so they take these here): connectTimeout as the connector's timeout (0: none).
+    const { connectTimeout, autoSelectFamily, autoSelectFamilyAttemptTimeout, socketPath, maxCachedSessions } = clientOptions as Record<string, unknown>;
+    const connectorOptions = Object.fromEntries(
+      Object.entries({ timeout: connectTimeout, autoSelectFamily, autoSelectFamilyAttemptTimeout, socketPath, maxCachedSessions }).filter(([, v]) => v !== undefined && v !== null),
+    );
     const contexts = new ContextCache(resolved.contextCacheSize);
     const shared: RouterShared = {
       store,
@@ -73,7 +79,7 @@ export class MtlsAgent extends Agent {
         options: resolved,
         clientOptions,
         // The router's host name goes to the address a dns interceptor picked for it, if one did.
-        connect: { ...(connect as object | undefined), lookup: pinnedLookup(router.hostname, () => router.address, (connect as { lookup?: Parameters<typeof pinnedLookup>[2] } | undefined)?.lookup) },
+        connect: { ...connectorOptions, ...(connect as object | undefined), lookup: pinnedLookup(router.hostname, () => router.address, (connect as { lookup?: Parameters<typeof pinnedLookup>[2] } | undefined)?.lookup) },
         maxConnections: connections,
         allowH2: allowH2 === true,
         onClient: (client) => router.follow(client as never),

@@ -2,7 +2,7 @@
 // generation), hands the request to the slot of (certificate, verification), and after a store
 // change closes the slots whose certificate no longer applies (gracefully: queued requests finish).
 import type { EventEmitter } from 'node:events';
-import type { Dispatcher } from 'undici';
+import { FormData, type Dispatcher } from 'undici';
 import type { LoadedCertificate } from '../../loader/types.js';
 import { isSecureProtocol } from '../../resolver/host.js';
 import type { Match } from '../../resolver/types.js';
@@ -40,6 +40,21 @@ interface Slot {
   /** The entry presented, as it was when the slot was made (undefined: none). */
   entry: StoreEntry | undefined;
   selected: boolean;
+}
+
+/**
+ * A FormData of another copy of undici (the app's own `import { FormData } from 'undici'`, or
+ * another version): this copy's Client recognises it by its tag but cannot serialise it (its body
+ * extraction checks the class: "action is not a function"). Copied into this copy's FormData.
+ */
+function isForeignFormData(body: unknown): body is Iterable<[string, string | Blob]> {
+  return typeof body === 'object' && body !== null && (body as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'FormData' && !(body instanceof FormData);
+}
+
+function ownFormData(body: Iterable<[string, string | Blob]>): FormData {
+  const form = new FormData();
+  for (const [name, value] of body) form.append(name, value);
+  return form;
 }
 
 /** Closes a slot's connections, then releases its secure context. */
@@ -133,6 +148,7 @@ export class OriginRouter extends ClosableDispatcher {
   address: string | undefined;
 
   override dispatch(opts: ScopedDispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    if (isForeignFormData(opts.body)) opts = { ...opts, body: ownFormData(opts.body) };
     const address = (opts as { [kAddress]?: string })[kAddress];
     if (address !== undefined) this.address = address;
     // A request's own options apply to the origin they were given for, never to a redirect's.
