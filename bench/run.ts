@@ -1,8 +1,9 @@
-// npm run bench [-- resolver|loader|adapter|agent|cpu|proxy|store|watch|tenants|startup|soak|hostile|pkcs11 ...]: runs the benchmarks, each against its own
+// npm run bench [-- resolver|loader|adapter|agent|cpu|proxy|store|watch|tenants|startup|soak|hostile|pkcs11|h2 ...]: runs the benchmarks, each against its own
 // baseline in this process, and prints ratios. Figures go to BENCHMARKS.md by hand.
 import { runAdapterBench } from './adapter.bench.js';
 import { runAgentBench } from './agent.bench.js';
 import { runCpuBench } from './cpu.bench.js';
+import { runH2Bench } from './h2.bench.js';
 import { runHostileBench } from './hostile.bench.js';
 import { runLoaderBench } from './loader.bench.js';
 import { runPkcs11Bench } from './pkcs11.bench.js';
@@ -28,6 +29,7 @@ const benches: Record<string, () => string | Promise<string>> = {
   soak: () => runSoakBench(),
   hostile: () => runHostileBench(),
   pkcs11: () => runPkcs11Bench(),
+  h2: () => runH2Bench(),
 };
 
 const wanted = process.argv.slice(2);

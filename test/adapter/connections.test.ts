@@ -1,6 +1,6 @@
 // The connection set of a slot, with stand-in clients: an idle connection is reused before a new
 // one is opened, the limit holds (then the least loaded takes the request), closed clients are
-// never chosen and are forgotten, and an HTTP/2 client takes every request.
+// never chosen and are forgotten, and HTTP/2 clients multiplex (up to 8 of them per slot).
 import { describe, expect, it } from 'vitest';
 import type { Client, Dispatcher } from 'undici';
 import { Connections, type Connection } from '../../src/adapter/undici/connections.js';
@@ -100,14 +100,29 @@ describe('Connections (the connection set of a slot)', () => {
     expect(set.size).toBe(0);
   });
 
-  it('with allowH2, the connecting client takes the requests, and once it speaks h2 it takes every request', () => {
+  it('with allowH2: sequential requests keep one client; concurrent ones spread over up to 8 (connecting ones included), then multiplex on the least loaded', () => {
     const { set, clients } = setOf(undefined, true);
-    const first = request(set);
-    const second = request(set); // still connecting: the same client
-    expect(second.connection).toBe(first.connection);
-    first.connection.h2 = true;
-    for (let i = 0; i < 10; i++) expect(request(set).connection).toBe(first.connection);
+    for (let i = 0; i < 5; i++) request(set).end(); // one after the other: the idle client each time
     expect(clients).toHaveLength(1);
+    const first = request(set); // busy now, still connecting: the next concurrent request opens another
+    const open = [first, ...Array.from({ length: 7 }, () => request(set))];
+    expect(clients).toHaveLength(8);
+    expect(new Set(open.map((r) => r.connection)).size).toBe(8);
+    for (const r of open) r.connection.h2 = true;
+    const more = Array.from({ length: 16 }, () => request(set));
+    expect(clients).toHaveLength(8); // no ninth: streams multiplex
+    expect(Math.max(...open.map((r) => r.connection.inflight))).toBe(3); // evenly: 1 + 16/8 each
+    more[0]!.end();
+    expect(request(set).connection).toBe(more[0]!.connection); // the least loaded
+    // A client that turned out HTTP/1.1 leaves the HTTP/2 set and is reused when idle.
+    const h1 = setOf(undefined, true);
+    const a = request(h1.set);
+    a.connection.h2 = false;
+    const b = request(h1.set);
+    expect(b.connection).not.toBe(a.connection);
+    a.end();
+    b.connection.h2 = true;
+    expect(request(h1.set).connection).toBe(a.connection); // idle, before a busy HTTP/2 one opens a stream
   });
 
   it('close() closes every client and forgets them', async () => {

@@ -474,13 +474,14 @@ export const nginxInstalled = (): boolean => nginxBinary() !== undefined;
  * gets the client's subject in the body and `x-client-verify`. Undefined where nginx is not
  * installed.
  */
-export async function startNginx(): Promise<DaemonServer | undefined> {
+export async function startNginx(fixtures?: string): Promise<DaemonServer | undefined> {
+  const file = (name: string) => (fixtures === undefined ? fixture(name) : join(fixtures, name));
   const binary = nginxBinary();
   if (binary === undefined) return undefined;
   const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'mtls-nginx-'));
-  writeFileSync(join(dir, 'server-chain.crt'), Buffer.concat([readFileSync(fixture('server.crt')), readFileSync(fixture('int.crt'))]));
+  writeFileSync(join(dir, 'server-chain.crt'), Buffer.concat([readFileSync(file('server.crt')), readFileSync(file('int.crt'))]));
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
@@ -489,7 +490,7 @@ export async function startNginx(): Promise<DaemonServer | undefined> {
       'worker_processes 1;',
       `pid ${dir}/nginx.pid;`,
       `error_log ${dir}/error.log info;`,
-      'events { worker_connections 64; }',
+      'events { worker_connections 4096; }',
       'http {',
       '  access_log off;',
       ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
@@ -497,10 +498,11 @@ export async function startNginx(): Promise<DaemonServer | undefined> {
       `    listen 127.0.0.1:${port} ssl http2;`,
       '    ssl_protocols TLSv1.2 TLSv1.3;',
       `    ssl_certificate ${dir}/server-chain.crt;`,
-      `    ssl_certificate_key ${fixture('server.key')};`,
-      `    ssl_client_certificate ${fixture('ca.crt')};`,
+      `    ssl_certificate_key ${file('server.key')};`,
+      `    ssl_client_certificate ${file('ca.crt')};`,
       '    ssl_verify_client on;',
       '    ssl_verify_depth 3;',
+      '    keepalive_requests 1000000;', // no GOAWAY after 1,000 requests (the benchmarks send more)
       '    location / {',
       '      add_header X-Client-Verify $ssl_client_verify always;',
       '      return 200 "$ssl_client_s_dn\\n";',

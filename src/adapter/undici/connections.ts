@@ -3,8 +3,8 @@
 // request, and so opens a second connection (a second TLS handshake) for requests made one after
 // the other; measured again for undici 7 in BENCHMARKS.md ("Connection set against Pool"). Here a
 // request goes to an idle connection first, loads are counted by the requests' own handlers (no
-// `client.stats` object per client per request), and an HTTP/2 connection takes every request
-// (it multiplexes), so a slot holds one connection for as long as the server speaks h2.
+// `client.stats` object per client per request), and HTTP/2 connections multiplex: concurrent
+// requests are spread over up to H2_CONNECTIONS of them (below), sequential ones keep one.
 import type { Client, Dispatcher } from 'undici';
 import type { Load, TrackedHandler } from './handler.js';
 
@@ -15,16 +15,29 @@ export interface Connection extends Load {
   h2: boolean | undefined;
 }
 
+/**
+ * HTTP/2 connections a slot spreads its concurrent requests over before it multiplexes them on the
+ * least loaded. One connection per slot carried every request before; measured against a
+ * node:http2 server in its own process (BENCHMARKS.md, "HTTP/2 connections per slot"), one
+ * connection with 8 or 64 concurrent streams served 0.4–0.6× the requests/s of undici's Pool
+ * (which opens a connection per request that arrives while the others are busy), and undici's own
+ * single Client the same: the difference was the number of connections, not our path. Spreading
+ * over up to 8 reached the Pool's throughput at 8, 64 and 256 concurrent requests while sequential
+ * requests keep one connection and one handshake.
+ */
+const H2_CONNECTIONS = 8;
+
 export class Connections {
   /** Every client made and not yet seen closed. */
   #all: Connection[] = [];
   /** Clients with no request in flight, the most recently idle last (it is taken first). */
   readonly #idle: Connection[] = [];
   readonly #listed = new WeakSet<Connection>();
-  /** The client that speaks HTTP/2: it takes every request. */
-  #h2: Connection | undefined;
-  /** With allowH2, the client still connecting: it takes the requests that arrive meanwhile. */
-  #pending: Connection | undefined;
+  /**
+   * With allowH2: the clients that speak HTTP/2 and those still connecting (up to H2_CONNECTIONS
+   * before requests multiplex on them).
+   */
+  #h2: Connection[] = [];
   readonly #create: () => Connection;
   readonly #max: number;
   readonly #allowH2: boolean;
@@ -61,28 +74,28 @@ export class Connections {
   }
 
   /**
-   * The client for the next request, in constant time: the HTTP/2 client, or the one still
-   * connecting (allowH2), or the most recently idle one, or a new one; only when every client is
-   * busy and no more may be opened, the least loaded (a scan).
+   * The client for the next request: with allowH2 an idle HTTP/2 (or still connecting) client, a
+   * new one while the slot has fewer than H2_CONNECTIONS, else the least loaded of them (a scan of
+   * at most a few); otherwise the most recently idle HTTP/1.1 client, or a new one; only when every
+   * client is busy and no more may be opened, the least loaded (a scan).
    */
   #pick(): Connection {
     if (this.#allowH2) {
+      // The HTTP/2 clients and those still connecting (likely HTTP/2): the least loaded, while it
+      // has room for another stream (or no other client may be opened).
       const h2 = this.#h2;
-      if (h2 !== undefined) {
-        if (alive(h2)) return h2;
-        this.#h2 = undefined;
-      }
-      const pending = this.#pending;
-      if (pending !== undefined) {
-        if (alive(pending) && pending.h2 !== false) {
-          if (pending.h2 === true) {
-            this.#h2 = pending;
-            this.#pending = undefined;
-          }
-          return pending;
+      let best: Connection | undefined;
+      for (let i = 0; i < h2.length; i++) {
+        const c = h2[i]!;
+        if (c.h2 === false || !alive(c)) {
+          h2.splice(i--, 1); // HTTP/1.1 after all (it goes to the idle list when done), or closed
+          continue;
         }
-        this.#pending = undefined;
+        if (best === undefined || c.inflight < best.inflight) best = c;
       }
+      // An idle one first (sequential requests: one connection, one handshake); then a new one while
+      // the slot has fewer than H2_CONNECTIONS; then the least loaded, whose streams multiplex.
+      if (best !== undefined && (best.inflight === 0 || h2.length >= H2_CONNECTIONS || this.#all.length >= this.#max)) return best;
     }
     const idle = this.#idle;
     while (idle.length > 0) {
@@ -112,7 +125,7 @@ export class Connections {
       this.#idle.push(c);
     };
     this.#all.push(c);
-    if (this.#allowH2 && c.h2 === undefined) this.#pending = c;
+    if (this.#allowH2 && c.h2 !== false) this.#h2.push(c);
     return c;
   }
 
@@ -133,8 +146,7 @@ export class Connections {
     const all = this.#all;
     this.#all = [];
     this.#idle.length = 0;
-    this.#h2 = undefined;
-    this.#pending = undefined;
+    this.#h2 = [];
     return all;
   }
 }

@@ -1,0 +1,83 @@
+// HTTP/2 (and HTTP/1.1) requests/s through createDispatcher against a hand-configured undici Agent
+// with the same certificate, the server in its own process: a node:http2 secure server (HTTP/1.1
+// allowed) in a child process, and nginx (`ssl_verify_client on`, http2) when it is installed.
+// With undici 8 in .tmp/undici8 on Node 22.19+, its Agent is a second baseline. Concurrency 1, 8,
+// 64 and 256; medians of interleaved rounds.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Agent, request } from 'undici';
+import { CertificateStore, createDispatcher, loadCaBundle, loadCertificate } from '../src/index.js';
+import { nginxInstalled, startNginx } from '../test/integration/servers.js';
+import { fixtures } from './loader.bench.js';
+import { median, table } from './util.js';
+
+async function nodeServer(dir: string): Promise<{ url: string; child: ChildProcess }> {
+  const script = `
+    const fs = require('node:fs'), http2 = require('node:http2'); const d = ${JSON.stringify(dir)};
+    const s = http2.createSecureServer({ allowHTTP1: true, key: fs.readFileSync(d + 'server.key'), cert: fs.readFileSync(d + 'server-chain.pem'), ca: [fs.readFileSync(d + 'int.crt'), fs.readFileSync(d + 'ca.crt')], requestCert: true, rejectUnauthorized: true }, (req, res) => res.end('ok'));
+    s.listen(0, '127.0.0.1', () => process.stdout.write(s.address().port + '\\n'));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { url: `https://localhost:${String(chunk).trim()}/`, child };
+}
+
+type Requester = { request(url: string, o: { dispatcher: unknown }): Promise<{ body: { text(): Promise<string> } }> };
+
+async function tput(req: Requester, url: string, dispatcher: unknown, c: number, total: number): Promise<number> {
+  let left = total;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: c }, async () => {
+      while (left-- > 0) await (await req.request(url, { dispatcher })).body.text();
+    }),
+  );
+  return total / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+export async function runH2Bench(rounds = 3, total = 2000): Promise<string> {
+  const dir = fixtures();
+  const cert = await loadCertificate({ pemFile: `${dir}rsa.pem` });
+  const ca = loadCaBundle({ file: `${dir}ca.crt` });
+  const store = new CertificateStore();
+  store.add({ host: 'localhost', port: '*', certificate: cert });
+  const connect = { cert: cert.tls.cert, key: cert.tls.key, ca: ca.pem };
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  const undici8Path = join(process.cwd(), '.tmp', 'undici8', 'node_modules', 'undici', 'index.js');
+  const undici8 = existsSync(undici8Path) && (major > 22 || (major === 22 && minor >= 19)) ? ((await import(pathToFileURL(undici8Path).href)) as typeof import('undici')) : undefined;
+  const servers: Array<{ name: string; url: string; stop(): Promise<void> | void }> = [];
+  const node = await nodeServer(dir);
+  servers.push({ name: 'node:http2 (child process)', url: node.url, stop: () => void node.child.kill() });
+  if (nginxInstalled()) {
+    const nginx = await startNginx(dir);
+    if (nginx !== undefined) servers.push({ name: 'nginx', url: `https://localhost:${nginx.port}/`, stop: () => nginx.close() });
+  }
+  const rows: string[][] = [['server', 'protocol', 'concurrency', 'hand Agent req/s', 'createDispatcher req/s', 'ours / hand', ...(undici8 ? ['ours / undici 8 Agent'] : [])]];
+  try {
+    for (const server of servers) {
+      for (const h2 of [true, false]) {
+        for (const c of [1, 8, 64, 256]) {
+          const hand = new Agent({ allowH2: h2, connect });
+          const ours = createDispatcher(store, { ca, agentOptions: { allowH2: h2 } });
+          const hand8 = undici8 === undefined ? undefined : new undici8.Agent({ allowH2: h2, connect });
+          const cases: Array<[string, Requester, unknown]> = [
+            ['hand', { request } as unknown as Requester, hand],
+            ['ours', { request } as unknown as Requester, ours],
+            ...(hand8 === undefined ? [] : [['undici8', undici8 as unknown as Requester, hand8] as [string, Requester, unknown]]),
+          ];
+          const got = new Map<string, number[]>(cases.map(([n]) => [n, []]));
+          for (const [, req, d] of cases) await tput(req, server.url, d, c, Math.min(total, 400));
+          for (let r = 0; r < rounds; r++) for (const [n, req, d] of cases) got.get(n)!.push(await tput(req, server.url, d, c, total));
+          const m = (n: string) => median(got.get(n)!);
+          rows.push([server.name, h2 ? 'h2' : 'http/1.1', String(c), m('hand').toFixed(0), m('ours').toFixed(0), `${(m('ours') / m('hand')).toFixed(2)}×`, ...(hand8 ? [`${(m('ours') / m('undici8')).toFixed(2)}×`] : [])]);
+          await Promise.all([hand.close(), ours.close(), hand8?.close()]);
+        }
+      }
+    }
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+  return `h2: requests/s through createDispatcher against a hand-configured undici Agent (same certificate; server in its own process; medians of ${rounds} interleaved rounds of ${total} requests)\n${table(rows)}`;
+}
