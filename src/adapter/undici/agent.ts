@@ -16,9 +16,11 @@ import { ScopedDispatcher, originOf, type Scope } from './scope.js';
 /** Options of {@link createDispatcher}, {@link createInterceptor} and {@link createFetch}. */
 export interface DispatcherOptions extends AdapterOptions {
   /**
-   * Passed to undici's Agent and its Clients. `connect` (e.g. a custom `lookup`) is merged, our TLS
-   * fields win; `allowH2: true` offers HTTP/2 (ALPN) and multiplexes each (origin, certificate)
-   * over one connection; `connections` caps the connections per (origin, certificate).
+   * Passed to undici's Agent and its Clients. `connect` (e.g. a custom `lookup`) is merged; its
+   * `rejectUnauthorized`, `minVersion` and `maxVersion` are the adapter's, its `cert`, `key`, `pfx`,
+   * `passphrase`, `secureContext` and `ca` are refused; `allowH2: true` offers HTTP/2 (ALPN), with
+   * concurrent requests of an (origin, certificate) spread over up to 8 connections, then
+   * multiplexed; `connections` caps the connections per (origin, certificate).
    */
   agentOptions?: Agent.Options;
 }
@@ -153,8 +155,8 @@ export class MtlsAgent extends Agent {
  * for its origin (rules R1-R7), and none for plain http or hosts that match nothing. One slot per
  * (origin, certificate, verification setting); keep-alive connections are reused; when the store
  * changes, slots whose certificate no longer applies are drained and closed. With
- * `agentOptions: { allowH2: true }` it negotiates HTTP/2 and multiplexes each slot over one
- * connection. The global `fetch` accepts it as its `dispatcher`.
+ * `agentOptions: { allowH2: true }` it negotiates HTTP/2 and multiplexes each slot's requests over
+ * up to 8 connections. The global `fetch` accepts it as its `dispatcher`.
  *
  * @example
  * ```ts

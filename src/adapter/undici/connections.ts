@@ -45,8 +45,8 @@ export class Connections {
   /**
    * @param create makes one client (and its record, which the connector updates with ALPN).
    * @param max at most this many clients (undici's `connections`); default: no limit.
-   * @param allowH2 whether clients may negotiate HTTP/2: a client that is still connecting
-   *   then takes the requests that arrive meanwhile, as it will likely multiplex them.
+   * @param allowH2 whether clients may negotiate HTTP/2: clients still connecting count as HTTP/2
+   *   ones (they will likely multiplex) until their ALPN says otherwise.
    */
   constructor(create: () => Connection, max: number | null | undefined, allowH2: boolean) {
     this.#create = create;

@@ -1,8 +1,8 @@
 // The seam of the undici adapter: one factory builds the dispatcher of one slot, that is one
 // (origin, certificate, verification) triple. Everything the router above it decides (which
 // certificate, when a slot is stale) is independent of how the slot reaches the server. Today a
-// slot is a set of direct connections (HTTP/1.1 keep-alive clients, or one multiplexed HTTP/2
-// client), reached directly or through a tunnel (proxy.ts).
+// slot is a set of direct connections (HTTP/1.1 keep-alive clients, or up to 8 multiplexed HTTP/2
+// clients), reached directly or through a tunnel (proxy.ts).
 import type { SecureContext, TLSSocket } from 'node:tls';
 import { Client, buildConnector, type Dispatcher } from 'undici';
 import type { LoadedCertificate } from '../../loader/types.js';
