@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { Agent, request } from 'undici';
 import { CertificateStore, createDispatcher, loadCaBundle, loadCertificate } from '../src/index.js';
 import { nginxInstalled, startNginx } from '../test/integration/servers.js';
+import { throughput } from './adapter.bench.js';
 import { fixtures } from './loader.bench.js';
 import { median, table } from './util.js';
 
@@ -26,15 +27,9 @@ async function nodeServer(dir: string): Promise<{ url: string; child: ChildProce
 
 type Requester = { request(url: string, o: { dispatcher: unknown }): Promise<{ body: { text(): Promise<string> } }> };
 
+/** Requests per second of `total` requests made by `c` loops (adapter.bench's throughput, inverted). */
 async function tput(req: Requester, url: string, dispatcher: unknown, c: number, total: number): Promise<number> {
-  let left = total;
-  const start = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: c }, async () => {
-      while (left-- > 0) await (await req.request(url, { dispatcher })).body.text();
-    }),
-  );
-  return total / (Number(process.hrtime.bigint() - start) / 1e9);
+  return 1e9 / (await throughput(c, total, async () => void (await (await req.request(url, { dispatcher })).body.text())));
 }
 
 export async function runH2Bench(rounds = 3, total = 2000): Promise<string> {

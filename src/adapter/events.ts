@@ -97,6 +97,22 @@ export function reportSkip(
   if (skipChannel.hasSubscribers) skipChannel.publish(event);
 }
 
+/**
+ * Reports what a request's choice came to: the certificate presented (onSelect), or, for an
+ * https/wss origin that gets none, the entries skipped for their dates (onSkip).
+ */
+export function reportChoice(
+  options: Parameters<typeof reportSelect>[0] & Parameters<typeof reportSkip>[0],
+  store: CertificateStore,
+  origin: string,
+  match: Match<LoadedCertificate> | undefined,
+  includeExpired: boolean | undefined,
+  proxy?: string,
+): void {
+  if (match !== undefined) reportSelect(options, origin, match, proxy);
+  else if (origin.startsWith('https:') || origin.startsWith('wss:')) reportSkip(options, store, origin, includeExpired, proxy);
+}
+
 /** Reports a new TLS connection (the server's certificate) to the diagnostics channel. */
 export function reportConnect(origin: string, match: Match<LoadedCertificate> | undefined, socket: TLSSocket, proxy?: string): void {
   if (!connectChannel.hasSubscribers) return;

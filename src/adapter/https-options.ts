@@ -3,7 +3,7 @@
 import type * as tls from 'node:tls';
 import type { CertificateStore } from '../store/store.js';
 import { chooseFor } from './choose.js';
-import { reportSelect, reportSkip } from './events.js';
+import { reportChoice } from './events.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions } from './options.js';
 import { redactedTls } from './redact.js';
 import { secureContextFor } from './contexts.js';
@@ -31,8 +31,7 @@ export function httpsRequestOptions(
   const resolved = resolveAdapterOptions(store, options);
   const u = new URL(String(url));
   const match = chooseFor(store, u, resolved, options);
-  if (match !== undefined) reportSelect(resolved, u.origin, match);
-  else if (u.protocol === 'https:' || u.protocol === 'wss:') reportSkip(resolved, store, u.origin, options.includeExpired);
+  reportChoice(resolved, store, u.origin, match, options.includeExpired);
   const trust = resolved.trust.withEntry(match?.entry);
   if (match !== undefined && tokenKeyOf(match.entry.certificate) !== undefined) {
     // A key on a token: its secure context (chain, token key, CAs, versions), made once per

@@ -12,7 +12,7 @@ import { followStore } from '../store/followers.js';
 import type { CertificateStore, StoreChange, StoreEntry } from '../store/store.js';
 import { changesChoice, chooseFor, whyNone } from './choose.js';
 import { describeConnectError } from './errors.js';
-import { reportConnect, reportSelect, reportSkip } from './events.js';
+import { reportChoice, reportConnect } from './events.js';
 import { ContextCache, registerContextCache, storeHolds } from './contexts.js';
 import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
 import { StoreMemo, noLongerApplies } from './memo.js';
@@ -186,8 +186,7 @@ export class MtlsHttpsAgent extends https.Agent {
       return;
     }
     const proxy = this.#resolved.proxy?.routeFor(choice.url)?.display;
-    if (choice.match !== undefined) reportSelect(this.#resolved, choice.url.origin, choice.match, proxy);
-    else if (choice.url.protocol === 'https:') reportSkip(this.#resolved, this.#store, choice.url.origin, this.#own(o)?.includeExpired, proxy);
+    reportChoice(this.#resolved, this.#store, choice.url.origin, choice.match, this.#own(o)?.includeExpired, proxy);
     describeErrors(req, choice, proxy, choice.match === undefined ? () => whyNone(this.#store, choice.url.origin, this.#resolved) : undefined);
     this.#pending.set(req, o);
     agentProto.addRequest.call(this, req, { ...o, [kChoice]: choice });

@@ -5,13 +5,12 @@
 // one hop at a time, each hop resolving its own certificate by the rules (a request's own
 // `select`/`rejectUnauthorized` apply to its first origin only, as on Node).
 import { MtlsError } from '../errors.js';
-import { tokenKeyOf } from '../loader/pkcs11.js';
 import type { LoadedCertificate } from '../loader/types.js';
 import type { Match } from '../resolver/types.js';
 import type { CertificateStore } from '../store/store.js';
 import { changesChoice, chooseFor } from './choose.js';
-import { reportSelect, reportSkip } from './events.js';
-import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions, type ResolvedAdapterOptions } from './options.js';
+import { reportChoice } from './events.js';
+import { resolveAdapterOptions, type AdapterOptions, type RequestMtlsOptions } from './options.js';
 
 export type WebRuntime = 'bun' | 'deno';
 
@@ -27,12 +26,16 @@ export function webRuntime(): WebRuntime | undefined {
   return undefined;
 }
 
-/** Refuses an undici dispatcher where the runtime cannot use one, saying what to use instead. */
-export function refuseDispatcherOn(runtime: WebRuntime | undefined, what: string): void {
+/**
+ * Refuses an undici dispatcher where the runtime cannot use one, saying what to use instead: the
+ * one check every MtlsAgent (createDispatcher, createInterceptor, createFetch with a fetch of its
+ * own) makes when it is built.
+ */
+export function refuseDispatcherOn(runtime: WebRuntime | undefined): void {
   if (runtime !== 'bun') return;
   throw new MtlsError(
     'ERR_INVALID_OPTION',
-    `${what} cannot work on Bun: its fetch ignores undici dispatchers and its built-in undici replaces the npm one, so no certificate would be sent. Use createFetch(store) (it passes Bun's per-request tls option) or createHttpsAgent(store) with node:https.`,
+    `An undici dispatcher (createDispatcher, createInterceptor, or createFetch with a fetch of its own) cannot work on Bun: its fetch ignores undici dispatchers and its built-in undici replaces the npm one, so no certificate would be sent. Use createFetch(store) (it passes Bun's per-request tls option) or createHttpsAgent(store) with node:https.`,
   );
 }
 
@@ -63,24 +66,23 @@ export function runtimeFetch(store: CertificateStore, options: AdapterOptions & 
     if (url.protocol !== 'https:' && url.protocol !== 'wss:') return {};
     const mine = own !== undefined && changesChoice(own, resolved) ? own : undefined;
     const match = chooseFor(store, url, resolved, mine);
-    if (match !== undefined) reportSelect(resolved, url.origin, match);
-    else reportSkip(resolved, store, url.origin, own?.includeExpired);
+    reportChoice(resolved, store, url.origin, match, own?.includeExpired);
     const verify = resolved.verify(own?.rejectUnauthorized);
-    return runtime === 'bun' ? bunTls(match, verify, resolved) : { client: denoClient(match, verify) };
+    return runtime === 'bun' ? bunTls(match, verify) : { client: denoClient(match, verify) };
   }
 
   function material(match: Match<LoadedCertificate> | undefined): { cert: string; key: string } | undefined {
     if (match === undefined) return undefined;
     const certificate = match.entry.certificate;
-    if (tokenKeyOf(certificate) !== undefined || certificate.tls.key === undefined) {
+    if (certificate.tls.key === undefined) {
       throw new MtlsError('ERR_INVALID_OPTION', `The certificate of entry ${match.entry.id} has its key on a token (PKCS#11), which only Node's OpenSSL can use: run this on Node.`);
     }
     return { cert: certificate.tls.cert, key: certificate.tls.key };
   }
 
-  function bunTls(match: Match<LoadedCertificate> | undefined, verify: boolean, o: ResolvedAdapterOptions): Record<string, unknown> {
+  function bunTls(match: Match<LoadedCertificate> | undefined, verify: boolean): Record<string, unknown> {
     const pair = material(match);
-    const ca = o.trust.withEntry(match?.entry).list();
+    const ca = resolved.trust.withEntry(match?.entry).list();
     const tls = { ...(pair ?? {}), ...(ca === undefined ? {} : { ca }), rejectUnauthorized: verify };
     return { tls };
   }

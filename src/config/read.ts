@@ -270,24 +270,15 @@ function planEntry(value: unknown, index: number, context: PlanContext): EntryPl
     const both = given(part);
     if (both.length > 1) throw invalid(where(both[1]), `give "${both[0]}" or "${both[1]}", not both.`);
   }
-  if (isPkcs11Uri(e.key)) return planTokenEntry(e, index, name, where, context);
+  const entryCa = (): CaBundle[] => (e.ca === undefined ? [] : material.cas(e.ca, (i) => (i === undefined ? where('ca') : new Where(`${where('ca')}[${i}]`, where('ca').location))));
+  if (isPkcs11Uri(e.key)) return planTokenEntry(e, index, name, where, entryCa, context);
   if (e.pin !== undefined || e.pinEnv !== undefined) throw invalid(where(e.pin !== undefined ? 'pin' : 'pinEnv'), 'a PIN goes with a "key" that is a PKCS#11 URI (pkcs11:...); a key file\'s password is "passphraseEnv".');
   const kinds = [given('cert').length + given('key').length > 0 ? 'cert' : undefined, given('pem').length > 0 ? 'pem' : undefined, given('pfx').length > 0 ? 'pfx' : undefined].filter(Boolean);
   if (kinds.length !== 1) throw invalid(where(), 'give exactly one of "cert" + "key", "pem" or "pfx" (file paths), or their environment forms "certEnv" + "keyEnv", "pemEnv", "pfxBase64Env".');
   const kind = kinds[0] as 'cert' | 'pem' | 'pfx';
   if (kind === 'cert' && (given('cert').length === 0 || given('key').length === 0)) throw invalid(where(given('cert').length === 0 ? 'cert' : 'key'), 'a certificate and its key go together: give both ("cert"/"certEnv" and "key"/"keyEnv").');
   const env = (field: string) => fromEnv(e[field] as string, field, where(field));
-  let passphrase: string | undefined;
-  if (e.passphraseEnv !== undefined) {
-    const variable = envName(e.passphraseEnv as string, where('passphraseEnv'));
-    passphrase = process.env[variable];
-    if (passphrase === undefined) throw invalid(where('passphraseEnv'), `the environment variable ${shownEnvName(variable, 'passphraseEnv')} is not set.`);
-  }
-  if (e.passphrase !== undefined) {
-    if (passphrase !== undefined) throw invalid(where('passphrase'), 'give "passphraseEnv" or "passphrase", not both.');
-    passphrase = e.passphrase as string;
-    context.warnings.push(`${where('passphrase')}: an inline passphrase ends up wherever this file goes; use "passphraseEnv" with an environment variable instead.`);
-  }
+  const { value: passphrase, field: passphraseField } = secretOf(e, 'passphraseEnv', 'passphrase', where, context);
   const pass = passphrase === undefined ? {} : { passphrase };
   // Files are read by the material (not by the loader) so that an unreadable one names its own
   // field, after every entry's structure is checked.
@@ -301,11 +292,28 @@ function planEntry(value: unknown, index: number, context: PlanContext): EntryPl
         ? { pfx: e.pfxBase64Env !== undefined ? pfxFromEnv(e.pfxBase64Env as string, where('pfxBase64Env')) : read('pfx', 'PFX file'), ...pass }
         : { cert: e.certEnv !== undefined ? env('certEnv') : read('cert', 'certificate file'), key: e.keyEnv !== undefined ? env('keyEnv') : read('key', 'key file'), ...pass };
   const sourceField = (p: keyof typeof SOURCE_FIELDS) => given(p)[0] as string;
-  const place = new EntryPlace(file, index, name, passphrase === undefined ? undefined : e.passphraseEnv !== undefined ? 'passphraseEnv' : 'passphrase', kind === 'cert' ? sourceField('key') : undefined, sourceField(kind));
-  const entryCa = (): CaBundle[] => (e.ca === undefined ? [] : material.cas(e.ca, (i) => (i === undefined ? where('ca') : new Where(`${where('ca')}[${i}]`, where('ca').location))));
+  const place = new EntryPlace(file, index, name, passphraseField, kind === 'cert' ? sourceField('key') : undefined, sourceField(kind));
   const fileParts: Partial<Record<FilePart, string>> = {};
   for (const p of ['pem', 'cert', 'key'] as const) if (typeof e[p] === 'string') fileParts[p] = material.path(e[p] as string);
   return { e, where, source, entryCa, sourceKey, place, fileParts };
+}
+
+/**
+ * A secret of an entry (a passphrase, a PIN): from the environment variable `envField` names, or
+ * inline in `inlineField` with a warning (it travels wherever the file goes); not both. The field
+ * it came from names its load errors.
+ */
+function secretOf(e: Record<string, unknown>, envField: 'passphraseEnv' | 'pinEnv', inlineField: 'passphrase' | 'pin', where: (field?: string) => Where, context: PlanContext): { value?: string; field?: string } {
+  let value: string | undefined;
+  if (e[envField] !== undefined) {
+    const variable = envName(e[envField] as string, where(envField));
+    value = process.env[variable];
+    if (value === undefined) throw invalid(where(envField), `the environment variable ${shownEnvName(variable, envField)} is not set.`);
+  }
+  if (e[inlineField] === undefined) return value === undefined ? {} : { value, field: envField };
+  if (value !== undefined) throw invalid(where(inlineField), `give "${envField}" or "${inlineField}", not both.`);
+  context.warnings.push(`${where(inlineField)}: an inline ${inlineField === 'pin' ? 'PIN' : 'passphrase'} ends up wherever this file goes; use "${envField}" with an environment variable instead.`);
+  return { value: e[inlineField] as string, field: inlineField };
 }
 
 /**
@@ -313,29 +321,19 @@ function planEntry(value: unknown, index: number, context: PlanContext): EntryPl
  * with a warning), the certificate from `"cert"`/`"certEnv"` or from the token. Loaded at start,
  * lazy or not (the load is one login and one signature).
  */
-function planTokenEntry(e: Record<string, unknown>, index: number, name: string | undefined, where: (field?: string) => Where, context: PlanContext): EntryPlan {
+function planTokenEntry(e: Record<string, unknown>, index: number, name: string | undefined, where: (field?: string) => Where, entryCa: () => CaBundle[], context: PlanContext): EntryPlan {
   const { material, file } = context;
   for (const field of ['pem', 'pfx', 'pemEnv', 'pfxBase64Env', 'keyEnv', 'passphrase', 'passphraseEnv']) {
     if (e[field] !== undefined) throw invalid(where(field), `a "key" that is a PKCS#11 URI goes with "cert" or "certEnv" (or neither: the certificate is read from the token) and "pinEnv", not "${field}".`);
   }
-  if (e.pin !== undefined && e.pinEnv !== undefined) throw invalid(where('pin'), 'give "pinEnv" or "pin", not both.');
-  let pin: string | undefined;
-  if (e.pinEnv !== undefined) {
-    const variable = envName(e.pinEnv as string, where('pinEnv'));
-    pin = process.env[variable];
-    if (pin === undefined) throw invalid(where('pinEnv'), `the environment variable ${shownEnvName(variable, 'pinEnv')} is not set.`);
-  } else if (e.pin !== undefined) {
-    pin = e.pin as string;
-    context.warnings.push(`${where('pin')}: an inline PIN ends up wherever this file goes; use "pinEnv" with an environment variable instead.`);
-  }
+  const { value: pin, field: pinField } = secretOf(e, 'pinEnv', 'pin', where, context);
   if (/[?&]pin-value=/i.test(e.key as string)) context.warnings.push(`${where('key')}: the URI holds the PIN (pin-value), which ends up wherever this file goes; use "pinEnv" instead.`);
   const uri = e.key as string;
   const cert = (): { cert?: string | Uint8Array } =>
     e.certEnv !== undefined ? { cert: fromEnv(e.certEnv as string, 'certEnv', where('certEnv')) } : e.cert !== undefined ? { cert: material.read(e.cert as string, 'certificate file', where('cert')) } : {};
   const sourceKey = ['pkcs11', e.certEnv !== undefined ? `env:${e.certEnv as string}` : e.cert !== undefined ? `file:${material.path(e.cert as string)}` : 'token', uri, pin ?? ''].join('\n');
   const source = (): CertificateSource => ({ ...cert(), key: uri, ...(pin === undefined ? {} : { pin }) }) as CertificateSource;
-  const place = new EntryPlace(file, index, name, pin === undefined ? undefined : e.pinEnv !== undefined ? 'pinEnv' : 'pin', 'key', e.certEnv !== undefined ? 'certEnv' : 'cert');
-  const entryCa = (): CaBundle[] => (e.ca === undefined ? [] : material.cas(e.ca, (i) => (i === undefined ? where('ca') : new Where(`${where('ca')}[${i}]`, where('ca').location))));
+  const place = new EntryPlace(file, index, name, pinField, 'key', e.certEnv !== undefined ? 'certEnv' : 'cert');
   return { e, where, source, entryCa, sourceKey, place, fileParts: {} };
 }
 

@@ -58,6 +58,7 @@ export class MtlsAgent extends Agent {
   readonly #unfollow: () => void;
 
   constructor(store: CertificateStore, options: DispatcherOptions = {}) {
+    refuseDispatcherOn(webRuntime());
     const { factory: _factory, connect: given, connections, allowH2, ...clientOptions } = options.agentOptions ?? {};
     if (given !== undefined && (typeof given !== 'object' || given === null)) {
       throw new MtlsError('ERR_INVALID_OPTION', 'agentOptions.connect must be an object of connect options (e.g. { lookup }); a custom connector function cannot carry the client certificate.');
@@ -167,6 +168,5 @@ export class MtlsAgent extends Agent {
  * ```
  */
 export function createDispatcher(store: CertificateStore, options: DispatcherOptions = {}): MtlsAgent & RuntimeDispatcher & AnyUndiciDispatcher {
-  refuseDispatcherOn(webRuntime(), 'createDispatcher');
   return new MtlsAgent(store, options) as MtlsAgent & RuntimeDispatcher & AnyUndiciDispatcher;
 }

@@ -3,8 +3,9 @@
 // and returns the runtime's Response, as ky and other wrappers of fetch expect.
 import type { CertificateStore } from '../../store/store.js';
 import type { RequestMtlsOptions } from '../options.js';
-import { refuseDispatcherOn, runtimeFetch, webRuntime } from '../runtime-fetch.js';
+import { runtimeFetch, webRuntime } from '../runtime-fetch.js';
 import { MtlsAgent, type DispatcherOptions } from './agent.js';
+import { inFormDataOf, tagOf } from './form-data.js';
 
 /** `init` of {@link createFetch}'s fetch: the runtime's RequestInit plus per-request mTLS options. */
 export type MtlsRequestInit = RequestInit & { mtls?: RequestMtlsOptions };
@@ -27,21 +28,12 @@ export interface FetchOptions extends DispatcherOptions {
 
 type AnyFetch = (input: unknown, init?: Record<string, unknown>) => Promise<Response>;
 
-const tagOf = (value: unknown): unknown => (typeof value === 'object' && value !== null ? (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] : undefined);
-
 // A Request or FormData of another copy of undici (e.g. `import { Request } from 'undici'`) is not
 // one to the runtime's fetch, which would send "[object Request]": rebuild it as the runtime's own.
 function runtimeInput(input: unknown): unknown {
   if (typeof input === 'string' || input instanceof URL || input instanceof Request || tagOf(input) !== 'Request') return input;
   const r = input as Request;
   return new Request(r.url, { method: r.method, headers: r.headers, body: r.body, signal: r.signal, redirect: r.redirect, ...(r.body === null ? {} : { duplex: 'half' }) } as RequestInit);
-}
-
-function runtimeBody(body: unknown): unknown {
-  if (body instanceof FormData || tagOf(body) !== 'FormData') return body;
-  const form = new FormData();
-  for (const [name, value] of body as Iterable<[string, string | Blob]>) form.append(name, value);
-  return form;
 }
 
 /**
@@ -69,13 +61,12 @@ export function createFetch(store: CertificateStore, options: FetchOptions = {})
     const { fetch, close } = runtimeFetch(store, dispatcherOptions, runtime);
     return Object.assign(fetch, { dispatcher: undefined as unknown as MtlsAgent, close }) as unknown as MtlsFetch;
   }
-  refuseDispatcherOn(runtime, 'createFetch with a fetch of its own');
   const call = (given ?? globalThis.fetch) as AnyFetch;
   const dispatcher = new MtlsAgent(store, dispatcherOptions);
   const mtlsFetch = ((input: string | URL | Request, init: MtlsRequestInit = {}) => {
     const { mtls, ...rest } = init as MtlsRequestInit & { dispatcher?: unknown };
     const request = given === undefined ? runtimeInput(input) : input;
-    const body = given === undefined && rest.body !== undefined ? { body: runtimeBody(rest.body) } : {};
+    const body = given === undefined && rest.body !== undefined ? { body: inFormDataOf(rest.body, FormData) } : {};
     if (mtls === undefined || rest.dispatcher !== undefined) return call(request, { dispatcher, ...rest, ...body });
     // The options apply to this URL's origin only: never to a redirect's target (see withOptions).
     const url = typeof input === 'string' || input instanceof URL ? String(input) : input.url;

@@ -7,7 +7,6 @@ import type { CertificateStore } from '../../store/store.js';
 import { chooseFor } from '../choose.js';
 import { StoreMemo } from '../memo.js';
 import { MtlsAgent, kResolved, type DispatcherOptions } from './agent.js';
-import { refuseDispatcherOn, webRuntime } from '../runtime-fetch.js';
 import { kAddress, namedOrigin } from './address.js';
 import { kScope, type ScopedDispatchOptions } from './scope.js';
 
@@ -37,7 +36,6 @@ export type MtlsInterceptor = Dispatcher.DispatcherComposeInterceptor & AnyUndic
  * ```
  */
 export function createInterceptor(store: CertificateStore, options: DispatcherOptions = {}): MtlsInterceptor {
-  refuseDispatcherOn(webRuntime(), 'createInterceptor');
   const agent = new MtlsAgent(store, options);
   const resolved = agent[kResolved];
   const { proxy } = resolved;

@@ -8,8 +8,9 @@ import { isSecureProtocol } from '../../resolver/host.js';
 import type { Match } from '../../resolver/types.js';
 import type { CertificateStore, StoreEntry } from '../../store/store.js';
 import type { ContextCache, ContextLease } from '../contexts.js';
-import { reportSelect, reportSkip } from '../events.js';
+import { reportChoice } from '../events.js';
 import { kAddress } from './address.js';
+import { inFormDataOf } from './form-data.js';
 import { AlertLog } from '../alerts.js';
 import { changesChoice, chooseFor, whyNone } from '../choose.js';
 import { StoreMemo, noLongerApplies } from '../memo.js';
@@ -40,21 +41,6 @@ interface Slot {
   /** The entry presented, as it was when the slot was made (undefined: none). */
   entry: StoreEntry | undefined;
   selected: boolean;
-}
-
-/**
- * A FormData of another copy of undici (the app's own `import { FormData } from 'undici'`, or
- * another version): this copy's Client recognises it by its tag but cannot serialise it (its body
- * extraction checks the class: "action is not a function"). Copied into this copy's FormData.
- */
-function isForeignFormData(body: unknown): body is Iterable<[string, string | Blob]> {
-  return typeof body === 'object' && body !== null && (body as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'FormData' && !(body instanceof FormData);
-}
-
-function ownFormData(body: Iterable<[string, string | Blob]>): FormData {
-  const form = new FormData();
-  for (const [name, value] of body) form.append(name, value);
-  return form;
 }
 
 /** Closes a slot's connections, then releases its secure context. */
@@ -148,7 +134,8 @@ export class OriginRouter extends ClosableDispatcher {
   address: string | undefined;
 
   override dispatch(opts: ScopedDispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    if (isForeignFormData(opts.body)) opts = { ...opts, body: ownFormData(opts.body) };
+    const body = inFormDataOf(opts.body, FormData);
+    if (body !== opts.body) opts = { ...opts, body: body as typeof opts.body };
     const address = (opts as { [kAddress]?: string })[kAddress];
     if (address !== undefined) this.address = address;
     // A request's own options apply to the origin they were given for, never to a redirect's.
@@ -177,7 +164,7 @@ export class OriginRouter extends ClosableDispatcher {
     let slot = last !== undefined && last.match === match && last.verify === verify && this.#slots.get(last.key) === last.slot ? last.slot : undefined;
     const overH1 = this.#context.allowH2 ? () => this.#retryOverH1(opts, handler) : undefined;
     if (slot !== undefined) {
-      this.#report(match, scope);
+      reportChoice(this.#shared.options, this.#shared.store, this.#origin, match, scope?.includeExpired, this.#proxy?.display);
       return slot.dispatcher.dispatch(opts, slotHandler(handler, slot.presented, overH1));
     }
     const key = match === undefined ? `-${verify}` : `${match.entry.id}\n${match.entry.certificate.fingerprint256}\n${verify}`;
@@ -200,14 +187,8 @@ export class OriginRouter extends ClosableDispatcher {
       this.#slots.set(key, slot);
     }
     this.#last = { match, verify, key, slot };
-    this.#report(match, scope);
+    reportChoice(this.#shared.options, this.#shared.store, this.#origin, match, scope?.includeExpired, this.#proxy?.display);
     return slot.dispatcher.dispatch(opts, slotHandler(handler, slot.presented, overH1));
-  }
-
-  /** onSelect for a certificate presented; onSkip when none is because matching entries were skipped for their dates. */
-  #report(match: Match<LoadedCertificate> | undefined, scope: { readonly includeExpired?: boolean } | undefined): void {
-    if (match !== undefined) reportSelect(this.#shared.options, this.#origin, match, this.#proxy?.display);
-    else if (this.#secure) reportSkip(this.#shared.options, this.#shared.store, this.#origin, scope?.includeExpired, this.#proxy?.display);
   }
 
   /**
