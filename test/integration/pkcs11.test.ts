@@ -4,6 +4,7 @@
 // servers (node and `openssl s_server`) report the certificate they received through every adapter.
 // The engine caches a login for the process: the wrong-PIN test runs before any successful one.
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -11,12 +12,12 @@ import { request as httpsRequest } from 'node:https';
 import { inspect } from 'node:util';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CertificateStore, createDispatcher, createFetch, createHttpsAgent, createInterceptor, httpsRequestOptions, loadCertificate, readConfig, type LoadedCertificate } from '../../src/index.js';
+import { CertificateStore, createDispatcher, createFetch, createHttpsAgent, createInterceptor, httpsRequestOptions, loadCertificate, readConfig, watchConfig, type LoadedCertificate } from '../../src/index.js';
 import { secureContextsMade } from '../../src/adapter/contexts.js';
 import { caught, fixture, testCa } from '../helpers.js';
 import { makeSoftHsmToken, softHsmMissing, type SoftHsmToken } from '../softhsm.js';
 import { runCli } from '../cli/run.js';
-import { clientSubjectOnPage, startMtlsServer, startOpensslServer, type OpensslServer, type Received, type TestServer } from './servers.js';
+import { clientSubjectOnPage, fingerprintOf, startMtlsServer, startNodeProxy, startOpensslServer, type OpensslServer, type Received, type TestServer } from './servers.js';
 import { getHttps, underLoad } from './load.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -207,6 +208,50 @@ describe.skipIf(!available)('a certificate whose key is on the token', () => {
     } finally {
       agent.destroy();
       await fetch.close();
+    }
+  });
+
+  it('through an HTTP proxy (CONNECT): the dispatcher and the https agent present the token\'s certificate inside the tunnel', async () => {
+    const proxy = await startNodeProxy();
+    const store = new CertificateStore({ ca: testCa() });
+    store.add({ host: 'localhost', port: '*', certificate: rsa });
+    const dispatcher = createDispatcher(store, { proxy: proxy.url });
+    const agent = createHttpsAgent(store, { proxy: proxy.url });
+    try {
+      const url = server.url('localhost');
+      expect(((await (await request(url, { dispatcher })).body.json()) as Received).fingerprint256).toBe(rsa.fingerprint256);
+      expect((await getHttps(url, agent)).fingerprint256).toBe(rsa.fingerprint256);
+      expect(proxy.connects).toEqual([`localhost:${server.port}`, `localhost:${server.port}`]);
+    } finally {
+      await dispatcher.close();
+      agent.destroy();
+      await proxy.close();
+    }
+  });
+
+  it('watchConfig: a certs.json with a token key loads, and a rewrite to a file key is taken on reload (and back)', async () => {
+    process.env.MTLS_TEST_PIN = PIN;
+    const file = join(dir, 'watched.json');
+    const tokenEntry = { host: 'localhost', port: '*', cert: join(dir, 'rsa.full.crt'), key: uri('rsa'), pinEnv: 'MTLS_TEST_PIN' };
+    const fileEntry = { host: 'localhost', port: '*', pem: fixture('ec256.pem') };
+    writeFileSync(file, JSON.stringify({ ca: fixture('ca.crt'), certificates: [tokenEntry] }));
+    const watcher = await watchConfig(file, { debounceMs: 50 });
+    const fetch = createFetch(watcher.store);
+    const reloaded = () => new Promise<void>((resolve) => watcher.once('reload', () => resolve()));
+    try {
+      const seen = async () => ((await (await fetch(server.url('localhost'))).json()) as Received).fingerprint256;
+      expect(await seen()).toBe(rsa.fingerprint256);
+      let next = reloaded();
+      writeFileSync(file, JSON.stringify({ ca: fixture('ca.crt'), certificates: [fileEntry] }));
+      await next;
+      expect(await seen()).toBe(fingerprintOf('ec256.crt'));
+      next = reloaded();
+      writeFileSync(file, JSON.stringify({ ca: fixture('ca.crt'), certificates: [tokenEntry] }));
+      await next;
+      expect(await seen()).toBe(rsa.fingerprint256);
+    } finally {
+      await fetch.close();
+      await watcher.close();
     }
   });
 

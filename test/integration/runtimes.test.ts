@@ -51,11 +51,18 @@ out('fetch', await (await fetch(${JSON.stringify(target.url('localhost', '/direc
 out('redirect', await (await fetch(${JSON.stringify(target.url('localhost', '/to-other'))})).json());
 out('manual', (await fetch(${JSON.stringify(target.url('localhost', '/to-other'))}, { redirect: 'manual' })).status);
 out('no entry', await (await fetch(${JSON.stringify(other.url('localhost', '/none'))})).json());
+// select: the entry presented to an origin no rule gives it, for that request only.
+out('select', await (await fetch(${JSON.stringify(other.url('localhost', '/selected'))}, { mtls: { select: 'cert-1' } })).json());
+// A store change: the next request presents the new certificate.
+store.replace([{ host: 'localhost', port: ${target.port}, certificate: await m.loadCertificate({ pemFile: F + 'ec256.pem' }) }]);
+out('after replace', await (await fetch(${JSON.stringify(target.url('localhost', '/replaced'))})).json());
+store.replace([{ host: 'localhost', port: ${target.port}, certificate }]);
 await fetch.close();
 const agent = m.createHttpsAgent(store);
 out('https agent', await new Promise((resolve, reject) => httpsGet(${JSON.stringify(target.url('localhost', '/agent'))}, { agent }, (res) => { let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => resolve(JSON.parse(b))); }).on('error', reject).end()));
 agent.destroy();
-try { m.createDispatcher(store); out('createDispatcher', 'made'); } catch (e) { out('createDispatcher', e.code ?? e.message); }
+try { await m.createDispatcher(store).close(); out('createDispatcher', 'made'); } catch (e) { out('createDispatcher', e.code ?? e.message); }
+try { await m.createInterceptor(store).close(); out('createInterceptor', 'made'); } catch (e) { out('createInterceptor', e.code ?? e.message); }
 `;
 }
 
@@ -71,7 +78,7 @@ async function run(name: keyof typeof runtimes): Promise<Map<string, unknown>> {
 }
 
 describe.each(['bun', 'deno'] as const)('%s', (name) => {
-  it.skipIf(runtimes[name] === undefined)('createFetch presents the certificate; a redirect to another host gets none; the https agent works; createDispatcher says what to use', async () => {
+  it.skipIf(runtimes[name] === undefined)('createFetch presents the certificate (rules, select, a store change); a redirect to another host gets none; the https agent works; createDispatcher and createInterceptor say what to use on Bun', async () => {
     const seen = await run(name);
     const rsa = fingerprintOf('rsa.crt');
     expect((seen.get('fetch') as Received).fingerprint256).toBe(rsa);
@@ -79,8 +86,11 @@ describe.each(['bun', 'deno'] as const)('%s', (name) => {
     expect(seen.get('redirect')).toMatchObject({ path: '/landed', fingerprint256: null });
     expect(seen.get('manual')).toBe(302);
     expect((seen.get('no entry') as Received).fingerprint256).toBeNull();
+    expect((seen.get('select') as Received).fingerprint256).toBe(rsa);
+    expect((seen.get('after replace') as Received).fingerprint256).toBe(fingerprintOf('ec256.crt'));
     expect((seen.get('https agent') as Received).fingerprint256).toBe(rsa);
     // Bun's fetch ignores dispatchers: refused there. Deno can use one with undici's own fetch.
     expect(seen.get('createDispatcher')).toBe(name === 'bun' ? 'ERR_INVALID_OPTION' : 'made');
+    expect(seen.get('createInterceptor')).toBe(name === 'bun' ? 'ERR_INVALID_OPTION' : 'made');
   }, 90_000);
 });
