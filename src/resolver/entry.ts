@@ -14,6 +14,26 @@ export interface PreparedEntry<C> {
   hostRank: number;
   notBefore: number;
   notAfter: number;
+  /**
+   * What a host found by the index's key must start with, its key being at the host's start (an
+   * exact host: '') or at a dot (a glob whose every alternative is this literal, `*`, and its key
+   * suffix: '' for `*.acme.com`, 'api-' for `api-*.acme.com`); undefined when the pattern must be
+   * tested.
+   */
+  keyPrefix: string | undefined;
+}
+
+/** PreparedEntry.keyPrefix of a pattern. */
+function keyPrefixOf(pattern: HostPattern): string | undefined {
+  if (pattern.kind === 'exact') return '';
+  let prefix: string | undefined;
+  for (const { text, suffix } of pattern.alternatives) {
+    if (suffix === undefined || text.length <= suffix.length || !text.endsWith(suffix)) return undefined;
+    const head = text.slice(0, text.length - suffix.length);
+    if (!head.endsWith('*') || /[*?[\]]/.test(head.slice(0, -1)) || (prefix !== undefined && prefix !== head.slice(0, -1))) return undefined;
+    prefix = head.slice(0, -1);
+  }
+  return prefix;
 }
 
 /** Names an entry in messages: its name and id, never its certificate. */
@@ -81,6 +101,7 @@ export function prepareEntry<C>(entry: CertificateEntry<C>, allowBroadPatterns: 
     hostRank: pattern.kind === 'exact' ? 1_000_000 : pattern.literalCount,
     notBefore: time(entry, 'notBefore', -Infinity),
     notAfter: time(entry, 'notAfter', Infinity),
+    keyPrefix: keyPrefixOf(pattern),
   };
 }
 

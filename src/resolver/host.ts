@@ -14,7 +14,9 @@ export const NUMERIC_LABEL = /^(?:\d+|0x[0-9a-f]*)$/;
 
 /** True for a normalised IPv4 or IPv6 literal. */
 export function isIpHost(host: string): boolean {
-  return host.includes(':') || IPV4.test(host);
+  if (host.includes(':')) return true;
+  const last = host.charCodeAt(host.length - 1); // an IPv4 address ends with a digit; most names do not
+  return last >= 48 && last <= 57 && IPV4.test(host);
 }
 
 /**

@@ -4,6 +4,7 @@ import { compareRank, isValidAt, label, portMatches, prepareEntry, time, type Pr
 import { isIpHost, isSecureProtocol } from './host.js';
 import { matchOf, primaryMatch, selectedMatch, validityReason, verdictOf } from './explain.js';
 import { parseTarget } from './target.js';
+import { HASH_START, HostTable, foldChar } from './host-keys.js';
 import type {
   CertificateEntry,
   Explanation,
@@ -16,6 +17,13 @@ import type {
 } from './types.js';
 
 type Bucket<C> = PreparedEntry<C>[]; // always sorted best first (compareRank)
+
+/** What addTo and removeFrom need of a map of buckets (a Map, or a HostTable). */
+interface BucketMap<C> {
+  get(key: string): Bucket<C> | undefined;
+  set(key: string, bucket: Bucket<C>): void;
+  delete(key: string): unknown;
+}
 
 /** One resolution's target and clock. The clock is read when an entry's validity is first checked, if ever (a miss never needs it). */
 class Query {
@@ -45,7 +53,7 @@ function insertSorted<C>(bucket: Bucket<C>, p: PreparedEntry<C>): void {
   bucket.splice(lo, 0, p);
 }
 
-function removeFrom<C>(map: Map<string, Bucket<C>>, key: string, p: PreparedEntry<C>): void {
+function removeFrom<C>(map: BucketMap<C>, key: string, p: PreparedEntry<C>): void {
   const bucket = map.get(key);
   if (bucket === undefined) return;
   const i = bucket.indexOf(p);
@@ -53,7 +61,7 @@ function removeFrom<C>(map: Map<string, Bucket<C>>, key: string, p: PreparedEntr
   if (bucket.length === 0) map.delete(key);
 }
 
-function addTo<C>(map: Map<string, Bucket<C>>, key: string, p: PreparedEntry<C>): void {
+function addTo<C>(map: BucketMap<C>, key: string, p: PreparedEntry<C>): void {
   const bucket = map.get(key);
   if (bucket === undefined) map.set(key, [p]);
   else insertSorted(bucket, p);
@@ -65,18 +73,27 @@ function countDots(text: string): number {
   return n;
 }
 
-function usable(p: PreparedEntry<unknown>, q: Query): boolean {
-  return portMatches(p, q.target.port) && p.pattern.matches(q.target.hostname) && (q.includeExpired || isValidAt(p, q.now));
+/**
+ * R3, R4, R6 for one entry of a bucket. `at`: where in the host the bucket's key was found (0: the
+ * whole host, an exact bucket; a dot's place: a glob suffix; -1: not by a key of the host), so that
+ * an entry with a keyPrefix matches by a prefix test instead of its pattern's.
+ */
+function usable(p: PreparedEntry<unknown>, q: Query, at: number): boolean {
+  if (!portMatches(p, q.target.port)) return false;
+  const prefix = p.keyPrefix;
+  const host = q.target.hostname;
+  const named = at >= 0 && prefix !== undefined ? at >= prefix.length && (prefix === '' || host.startsWith(prefix)) : p.pattern.matches(host);
+  return named && (q.includeExpired || isValidAt(p, q.now));
 }
 
 /**
  * The better of `best` and the first usable entry of `bucket`. Each bucket is sorted best first:
  * its first usable entry is its best, and a bucket whose head ranks below `best` has nothing to offer.
  */
-function bestIn<C>(bucket: Bucket<C>, q: Query, best: PreparedEntry<C> | undefined): PreparedEntry<C> | undefined {
+function bestIn<C>(bucket: Bucket<C>, q: Query, best: PreparedEntry<C> | undefined, at: number): PreparedEntry<C> | undefined {
   for (const p of bucket) {
     if (best !== undefined && compareRank(p, best) >= 0) return best;
-    if (usable(p, q)) return p;
+    if (usable(p, q, at)) return p;
   }
   return best;
 }
@@ -89,8 +106,8 @@ function bestIn<C>(bucket: Bucket<C>, q: Query, best: PreparedEntry<C> | undefin
 export class ResolverIndex<C> implements Resolver<C> {
   readonly #allowBroadPatterns: boolean;
   readonly #byId = new Map<string, PreparedEntry<C>>();
-  readonly #exact = new Map<string, Bucket<C>>();
-  readonly #globs = new Map<string, Bucket<C>>();
+  readonly #exact = new HostTable<Bucket<C>>();
+  readonly #globs = new HostTable<Bucket<C>>();
   readonly #broad: Bucket<C> = [];
   readonly #byName = new Map<string, Bucket<C>>();
   readonly #primaries: Bucket<C> = [];
@@ -221,55 +238,78 @@ export class ResolverIndex<C> implements Resolver<C> {
   }
 
   /**
-   * The glob buckets that can hold a match for `hostname`: keyed by the literal suffix after a
-   * glob's last wildcard, which starts at a dot of the host (or is the whole host, for brace
-   * alternatives without a wildcard); then the broad globs. Never for IP addresses (R3).
+   * One pass over `hostname` from its end: the whole host's hash (returned) and, in #suffixes and
+   * #suffixHashes, the dots whose suffix some glob may be keyed by, with the suffix's hash. A glob's
+   * key is the literal suffix after its last wildcard, which starts at a dot of the host (or is the
+   * whole host after a dot, for brace alternatives without a wildcard): only the suffixes with a
+   * number of dots that some key has are listed.
    */
-  #globBuckets(hostname: string, into: Bucket<C>[] = []): Bucket<C>[] {
-    if (isIpHost(hostname) || (this.#globs.size === 0 && this.#broad.length === 0)) return into;
+  #hashHost(hostname: string): number {
     const dots = this.#dotCounts;
-    let left = countDots(hostname);
-    // Only the suffixes whose number of dots some glob's suffix has: one lookup each, not one per dot.
-    if (dots.has(left + 1)) {
-      const whole = this.#globs.get(`.${hostname}`);
-      if (whole !== undefined) into.push(whole);
+    const at = this.#suffixes;
+    const hashes = this.#suffixHashes;
+    const look = this.#globs.size > 0 && !isIpHost(hostname); // globs never match IP addresses (R3)
+    let found = 0;
+    let seen = 0;
+    let h = HASH_START;
+    for (let i = hostname.length - 1; i >= 0; i--) {
+      const c = hostname.charCodeAt(i);
+      h = foldChar(h, c);
+      if (c === 46 && look && (dots[++seen] ?? 0) > 0) {
+        at[found] = i;
+        hashes[found++] = h;
+      }
     }
-    for (let i = hostname.indexOf('.'); i !== -1; i = hostname.indexOf('.', i + 1), left--) {
-      if (!dots.has(left)) continue;
-      const bucket = this.#globs.get(hostname.slice(i));
-      if (bucket !== undefined) into.push(bucket);
+    if (look && (dots[seen + 1] ?? 0) > 0) {
+      at[found] = -1; // ".host"
+      hashes[found++] = foldChar(h, 46);
     }
-    if (this.#broad.length > 0) into.push(this.#broad);
-    return into;
+    this.#found = found;
+    return h;
   }
 
-  /** #best's list of glob buckets, reused by every resolution (nothing it calls lists buckets). */
-  readonly #scratch: Bucket<C>[] = [];
+  /** Where #hashHost put one host's suffixes (the dot's place, -1 for ".host"), their hashes, and how many. */
+  readonly #suffixes: number[] = [];
+  readonly #suffixHashes: number[] = [];
+  #found = 0;
 
-  /** How many glob suffixes have each number of dots (".acme.com": 2); only counts above 0. */
-  readonly #dotCounts = new Map<number, number>();
+  /** The glob bucket of the k-th suffix #hashHost listed. */
+  #suffixBucket(hostname: string, k: number): Bucket<C> | undefined {
+    return this.#globs.find(hostname, this.#suffixes[k]!, this.#suffixHashes[k]!);
+  }
+
+  /**
+   * usable's `at` for the k-th suffix: its dot's place; -1 for ".host" (the key of a brace
+   * alternative without a wildcard, which `*.host` shares and which does not match the host itself)
+   * and for a dot at the host's start, which no normalised host has.
+   */
+  #suffixAt(k: number): number {
+    const at = this.#suffixes[k]!;
+    return at > 0 ? at : -1;
+  }
+
+  /** How many glob suffixes have each number of dots (".acme.com": 2). */
+  readonly #dotCounts: number[] = [];
 
   #countSuffix(suffix: string, delta: 1 | -1): void {
     const dots = countDots(suffix);
-    const n = (this.#dotCounts.get(dots) ?? 0) + delta;
-    if (n > 0) this.#dotCounts.set(dots, n);
-    else this.#dotCounts.delete(dots);
+    this.#dotCounts[dots] = (this.#dotCounts[dots] ?? 0) + delta;
   }
 
   /** The best usable entry by host and port (R3-R6), without select or primary. */
   #best(q: Query): PreparedEntry<C> | undefined {
-    const exact = this.#exact.get(q.target.hostname);
+    const hostname = q.target.hostname;
+    const exact = this.#exact.find(hostname, 0, this.#hashHost(hostname));
     if (exact !== undefined) {
-      for (const p of exact) if (usable(p, q)) return p;
+      for (const p of exact) if (usable(p, q, 0)) return p;
     }
-    const buckets = this.#globBuckets(q.target.hostname, this.#scratch);
-    try {
-      let best: PreparedEntry<C> | undefined;
-      for (const bucket of buckets) best = bestIn(bucket, q, best);
-      return best;
-    } finally {
-      buckets.length = 0;
+    let best: PreparedEntry<C> | undefined;
+    for (let k = 0; k < this.#found; k++) {
+      const bucket = this.#suffixBucket(hostname, k);
+      if (bucket !== undefined) best = bestIn(bucket, q, best, this.#suffixAt(k));
     }
+    if (this.#broad.length > 0 && !isIpHost(hostname)) best = bestIn(this.#broad, q, best, -1);
+    return best;
   }
 
   resolve(target: RequestTarget, options: ResolveOptions = {}): Match<C> | undefined {
@@ -291,9 +331,12 @@ export class ResolverIndex<C> implements Resolver<C> {
     const selected = this.#selected(options.select, q);
     if (!isSecure(q.target)) return [];
     const found = new Set<PreparedEntry<C>>();
-    for (const bucket of [this.#exact.get(q.target.hostname) ?? [], ...this.#globBuckets(q.target.hostname)]) {
-      for (const p of bucket) if (usable(p, q)) found.add(p);
+    const hostname = q.target.hostname;
+    for (const p of this.#exact.find(hostname, 0, this.#hashHost(hostname)) ?? []) if (usable(p, q, 0)) found.add(p);
+    for (let k = 0; k < this.#found; k++) {
+      for (const p of this.#suffixBucket(hostname, k) ?? []) if (usable(p, q, this.#suffixAt(k))) found.add(p);
     }
+    if (!isIpHost(hostname)) for (const p of this.#broad) if (usable(p, q, -1)) found.add(p);
     const matches = [...found].sort(compareRank).map((p) => matchOf(p, q.target));
     if (selected !== undefined) {
       return [selectedMatch(selected, q.target), ...matches.filter((m) => m.entry !== selected.entry)];

@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createResolver, isMtlsError, matchesHost, type CertificateEntry, type ResolveOptions } from '../../src/index.js';
+import { ResolverIndex } from '../../src/resolver/indexed.js';
 import { referenceResolve, type RefEntry } from './reference.js';
 
 const RUNS = { numRuns: 1000 };
@@ -337,6 +338,41 @@ describe('rules R1-R7', () => {
         const fallback = r.resolve(url, { now: NOW, fallbackToPrimary: true });
         if (normal === undefined) expect(fallback).toMatchObject({ kind: 'primary', entry: { id: 'prim' } });
         else expect(fallback).toEqual(normal);
+      }),
+      RUNS,
+    );
+  });
+
+  it('an index changed by remove and add agrees with the reference on the entries it holds', () => {
+    fc.assert(
+      fc.property(entriesArb, fc.array(fc.nat(), { maxLength: 30 }), fc.array(target, { minLength: 1, maxLength: 8 }), (entries, steps, urls) => {
+        const index = new ResolverIndex<string>();
+        const held = new Set<number>();
+        const add = (i: number) => {
+          try {
+            index.add(entries[i]!);
+            held.add(i);
+          } catch (err) {
+            if (!isMtlsError(err)) throw err; // an invalid pattern is refused, as createResolver refuses it
+          }
+        };
+        entries.forEach((_e, i) => add(i));
+        for (const step of steps) {
+          const i = step % Math.max(1, entries.length);
+          if (entries.length === 0) break;
+          if (held.has(i)) {
+            expect(index.remove(entries[i]!.id)).toBe(true);
+            held.delete(i);
+          } else {
+            add(i);
+          }
+        }
+        const kept = entries.filter((_e, i) => held.has(i));
+        for (const url of urls) {
+          const m = index.resolve(url, { now: NOW });
+          const ref = referenceResolve(kept, url, { now: NOW });
+          expect(m === undefined ? undefined : { id: m.entry.id, kind: m.kind }).toEqual(ref);
+        }
       }),
       RUNS,
     );
