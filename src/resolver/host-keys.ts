@@ -31,8 +31,9 @@ const MIN_SLOTS = 16;
 
 /**
  * String keys to values, found by a hash the caller computed: linear probing over two typed arrays
- * (each slot: the key's hash, and 1 + the index of its key and value, 0 empty, -1 deleted). At most
- * half the slots are used or deleted; the table is rebuilt past that.
+ * (each slot: the key's hash, and 1 + the index of its key and value, 0 empty, -1 deleted, reused
+ * by the next key placed on its probe). At most half the slots are used or deleted; the table is
+ * rebuilt past that.
  */
 export class HostTable<V> {
   #hashes = new Int32Array(MIN_SLOTS);
@@ -116,13 +117,14 @@ export class HostTable<V> {
     }
   }
 
+  /** Puts a key that is not in the table at the first free slot of its probe (empty or deleted). */
   #place(hash: number, index: number): void {
     const mask = this.#mask;
     let slot = slotOf(hash) & mask;
-    while (this.#refs[slot] !== EMPTY) slot = (slot + 1) & mask;
+    while (this.#refs[slot]! > 0) slot = (slot + 1) & mask;
+    if (this.#refs[slot] === EMPTY) this.#used++;
     this.#hashes[slot] = hash;
     this.#refs[slot] = index + 1;
-    this.#used++;
   }
 
   /** New arrays with room for `live` keys at most half full, without the deleted slots. */

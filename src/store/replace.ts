@@ -22,39 +22,68 @@ function sameContent(e: StoreEntry, input: StoreEntryInput): boolean {
   );
 }
 
+/**
+ * The input is the current entry as it was given: the same certificate object and the same
+ * fields, no CA, and no id or the entry's own. Such an input is valid as the entry was (a reload
+ * of a mostly unchanged list checks only what changed) and keeps it, unless another input claims
+ * the entry's id.
+ */
+export function unchangedInput(e: StoreEntry | undefined, input: StoreEntryInput): boolean {
+  return (
+    e !== undefined &&
+    typeof input === 'object' &&
+    input !== null &&
+    input.certificate === e.certificate &&
+    input.host === e.host &&
+    input.port === e.port &&
+    input.name === e.name &&
+    input.ca === undefined &&
+    e.ca === undefined &&
+    input.minVersion === e.minVersion &&
+    input.maxVersion === e.maxVersion &&
+    (input.primary === true) === (e.primary === true) &&
+    (input.id === undefined || input.id === e.id)
+  );
+}
+
 export interface Matched {
   /** Per input, the current entry it keeps (undefined: a new entry). */
   kept: Array<StoreEntry | undefined>;
   /** Current entries that no input keeps. */
   removed: StoreEntry[];
-  /** Some input is not at its current entry's position. */
-  moved: boolean;
 }
 
 /**
- * Matches each input to a current entry with the same content. Fast path: the entry at the same
- * position of the current list (a reload of a mostly unchanged list costs one comparison per
- * entry); the rest by content (its own id first, if it gives one). `explicit`: the ids the inputs
- * give, reserved for them.
+ * Matches each input to a current entry with the same content. `kept` comes filled with the
+ * entries whose input is unchangedInput at the same position (replace's check found them): a
+ * reload of a mostly unchanged list looks at nothing else there. The other positions compare the
+ * entry at the same place by content, then any free entry (its own id first, if the input gives
+ * one). `explicit`: the ids the inputs give, reserved for them.
  */
-export function matchEntries(current: readonly StoreEntry[], byId: (id: string) => StoreEntry | undefined, entries: readonly StoreEntryInput[], explicit: ReadonlySet<string>): Matched {
-  const kept = new Array<StoreEntry | undefined>(entries.length);
-  let moved = false;
+export function matchEntries(current: readonly StoreEntry[], byId: (id: string) => StoreEntry | undefined, entries: readonly StoreEntryInput[], explicit: ReadonlySet<string>, kept: Array<StoreEntry | undefined>): Matched {
+  const open: number[] = []; // positions with no entry at their place
   for (let i = 0; i < entries.length; i++) {
     const old = current[i];
     const input = entries[i]!;
+    if (kept[i] !== undefined) {
+      // An entry without an id of its own keeps its id only if no input claims that id.
+      if (explicit.size === 0 || input.id !== undefined || !explicit.has(old!.id)) continue;
+      kept[i] = undefined;
+    }
     if (old !== undefined && sameContent(old, input) && (input.id === undefined ? explicit.size === 0 || !explicit.has(old.id) : input.id === old.id)) kept[i] = old;
-    else moved = true;
+    else open.push(i);
   }
   const removed: StoreEntry[] = [];
-  if (!moved) {
+  if (open.length === 0) {
     for (let i = entries.length; i < current.length; i++) removed.push(current[i]!);
-    return { kept, removed, moved };
+    return { kept, removed };
   }
+  const free: StoreEntry[] = []; // the current entries not kept at their place
+  for (let i = 0; i < current.length; i++) if (kept[i] !== current[i]) free.push(current[i]!);
   const byKey = new Map<string, StoreEntry[]>();
-  const free = current.filter((e, i) => kept[i] !== e);
-  const freeIds = new Set(free.map((e) => e.id));
+  const freeIds = new Set<string>();
   for (const e of free) {
+    freeIds.add(e.id);
     if (explicit.has(e.id)) continue;
     const key = contentKey(e);
     const list = byKey.get(key);
@@ -62,16 +91,16 @@ export function matchEntries(current: readonly StoreEntry[], byId: (id: string) 
     else list.push(e);
   }
   const claimed = new Set<string>();
-  entries.forEach((input, i) => {
-    if (kept[i] !== undefined) return;
+  for (const i of open) {
+    const input = entries[i]!;
     const key = contentKey(input);
     const own = input.id === undefined ? undefined : byId(input.id);
     const found = input.id !== undefined ? (own !== undefined && freeIds.has(own.id) && contentKey(own) === key ? own : undefined) : byKey.get(key)?.shift();
     if (found !== undefined) claimed.add(found.id);
     kept[i] = found;
-  });
+  }
   for (const e of free) if (!claimed.has(e.id)) removed.push(e);
-  return { kept, removed, moved };
+  return { kept, removed };
 }
 
 /** Positions (in `values`) of one longest strictly increasing subsequence: O(n log n). */
@@ -100,22 +129,28 @@ function longestIncreasing(values: number[]): Set<number> {
  * between; when there is no room, everything is numbered anew after `highest`, the store's
  * highest order so far.
  */
-export function ordersFor(kept: ReadonlyArray<StoreEntry | undefined>, moved: boolean, highest: number): number[] {
-  // Without moves, the kept entries sit at their own positions of the ordered list: already in sequence.
-  const fixed = new Float64Array(kept.length).fill(NaN); // the order kept at each position, NaN for none
+export function ordersFor(kept: ReadonlyArray<StoreEntry | undefined>, known: (i: number) => number, highest: number): number[] {
+  // The order kept at each position (NaN for none): `known(i)` when the caller has it at hand (NaN
+  // when not), else read from the entry. Without moves the kept entries sit at their own positions
+  // of the ordered list: already increasing.
+  const fixed = new Float64Array(kept.length);
   let increasing = true;
-  for (let i = 0, last = -Infinity; i < kept.length && increasing; i++) {
+  for (let i = 0, last = -Infinity; i < kept.length; i++) {
     const e = kept[i];
-    if (e === undefined) continue;
-    if (e.order <= last) increasing = false;
-    last = e.order;
+    if (e === undefined) {
+      fixed[i] = NaN;
+      continue;
+    }
+    const k = known(i);
+    const order = Number.isNaN(k) ? e.order : k;
+    if (order <= last) increasing = false;
+    fixed[i] = last = order;
   }
-  if (!moved || increasing) {
-    for (let i = 0; i < kept.length; i++) if (kept[i] !== undefined) fixed[i] = kept[i]!.order; // nothing moved
-  } else {
+  if (!increasing) {
     const keptAt: number[] = [];
     for (let i = 0; i < kept.length; i++) if (kept[i] !== undefined) keptAt.push(i);
-    const run = longestIncreasing(keptAt.map((i) => kept[i]!.order));
+    const run = longestIncreasing(keptAt.map((i) => fixed[i]!));
+    fixed.fill(NaN);
     for (const k of run) fixed[keptAt[k]!] = kept[keptAt[k]!]!.order;
   }
   const orders = new Array<number>(kept.length);

@@ -15,7 +15,7 @@ import type { Explanation, Match, RequestTarget, ResolveOptions } from '../resol
 import { checkDefaults, checkInput, entryOf, inputProblem, publicEntry, sameDefaults, type StoreChange, type StoreDefaults, type StoreEntry, type StoreEntryInput, type StoreReplacement } from './entry.js';
 import { ExpiryWatch, type ExpiryEvent } from './expiry.js';
 import { notifyFollowers } from './followers.js';
-import { matchEntries, ordersFor } from './replace.js';
+import { matchEntries, ordersFor, unchangedInput } from './replace.js';
 
 export type { StoreChange, StoreDefaults, StoreEntry, StoreEntryInput, StoreReplacement } from './entry.js';
 export type { ExpiryEvent } from './expiry.js';
@@ -161,12 +161,20 @@ export class CertificateStore extends EventEmitter {
     const nextDefaults = given === undefined || sameDefaults(given, this.#defaults) ? this.#defaults : Object.freeze(given);
     const allowBroad = nextDefaults.allowBroadPatterns === true;
     const rebuild = allowBroad !== (this.#defaults.allowBroadPatterns === true);
-    // 1. Check every input; ids given explicitly are reserved for their input.
+    // 1. Check every input (one that is the entry at its place as it was given is valid as that
+    // entry was); ids given explicitly are reserved for their input.
+    const current = this.#list();
+    const kept = new Array<StoreEntry | undefined>(entries.length);
+    // The order of each entry kept here as it was (NaN elsewhere), read while it is at hand: the
+    // passes below do not go back to the 10,000 entries of a reload that renews 100.
+    const asWas = new Float64Array(entries.length).fill(NaN);
     const explicit = new Set<string>();
     let primaries = 0;
     for (let i = 0; i < entries.length; i++) {
       const input = entries[i]!;
-      if (inputProblem(input) !== undefined) checkInput(input, `replace(): entries[${i}]`); // the message built only for an error
+      const old = current[i];
+      if (unchangedInput(old, input)) asWas[i] = (kept[i] = old!).order;
+      else if (inputProblem(input) !== undefined) checkInput(input, `replace(): entries[${i}]`); // the message built only for an error
       if (input.id !== undefined) {
         if (explicit.has(input.id)) throw new MtlsError('ERR_INVALID_ENTRY', `replace(): entries[${i}]: the id ${JSON.stringify(input.id)} is given twice; ids must be unique.`);
         explicit.add(input.id);
@@ -174,7 +182,7 @@ export class CertificateStore extends EventEmitter {
       if (input.primary === true && ++primaries > 1) throw new MtlsError('ERR_INVALID_ENTRY', `replace(): entries[${i}]: only one entry can be primary.`);
     }
     // 2. Match each input to a current entry with the same content.
-    const { kept, removed, moved } = matchEntries(this.#list(), (id) => this.#entries.get(id), entries, explicit);
+    const { removed } = matchEntries(current, (id) => this.#entries.get(id), entries, explicit, kept);
     // 3. Validate what is new (and everything when the pattern rules change) before changing
     // anything; the parsed patterns go to the index as they are.
     const patterns = new Array<HostPattern | undefined>(entries.length);
@@ -184,7 +192,7 @@ export class CertificateStore extends EventEmitter {
       patterns[i] = prepareEntry({ id: input.id ?? 'new', host: input.host, order: 0, certificate: input.certificate, ...(input.port === undefined ? {} : { port: input.port }) }, allowBroad).pattern;
     }
     // 4. Orders: kept entries keep theirs where they are already in sequence; the others fit between.
-    const orders = ordersFor(kept, moved, this.#order);
+    const orders = ordersFor(kept, (i) => (kept[i] === current[i] ? asWas[i]! : NaN), this.#order);
     this.#order = Math.max(this.#order, ...orders.slice(-1), 0);
     // 5. Apply.
     if (rebuild) this.#index = new ResolverIndex<LoadedCertificate>({ allowBroadPatterns: allowBroad });
@@ -200,6 +208,12 @@ export class CertificateStore extends EventEmitter {
       const input = entries[i]!;
       const old = kept[i];
       const order = orders[i]!;
+      if (old !== undefined && order === asWas[i] && old === current[i]) {
+        // As it was: same input (primary included), same place, same order.
+        if (rebuild) this.#index.add(old, patterns[i]);
+        result.kept.push((ordered[i] = old));
+        continue;
+      }
       if (old !== undefined) {
         const primary = input.primary === true;
         let entry = old;

@@ -95,6 +95,16 @@ describe('CertificateStore.replace', () => {
     expect(store.get('payments')?.certificate).toBe(certs[1]);
   });
 
+  it('an explicit id takes the id of an unchanged entry that had only the store\'s id', () => {
+    const store = new CertificateStore();
+    store.replace([{ host: 'api.acme.com', certificate: certs[0]! }]);
+    const id = store.list()[0]!.id;
+    const result = store.replace([{ host: 'api.acme.com', certificate: certs[0]! }, { host: 'www.acme.com', certificate: certs[1]!, id }]);
+    expect(store.get(id)?.host).toBe('www.acme.com');
+    expect(result.added.map((e) => e.host)).toEqual(['api.acme.com', 'www.acme.com']);
+    expect(store.list().map((e) => e.host)).toEqual(['api.acme.com', 'www.acme.com']);
+  });
+
   // The central property: after any sequence of replaces, the store ranks every target exactly as a
   // fresh store built from the last list does (R5's recency = the list's order), and kept entries
   // are the ones whose content did not change.
@@ -104,27 +114,51 @@ describe('CertificateStore.replace', () => {
       port: fc.constantFrom(undefined, 443, 8443, '*' as const),
       name: fc.constantFrom(undefined, 'n1', 'n2'),
       cert: fc.integer({ min: 0, max: 3 }),
+      id: fc.constantFrom(undefined, undefined, undefined, 'x', 'cert-1', 'cert-2', 'cert-3'), // cert-N: ids the store makes
+      primary: fc.boolean(),
     });
-    const targets = ['https://api.acme.com/', 'https://www.acme.com:8443/', 'https://api-1.acme.com/', 'https://x.b.acme.com:9000/', 'https://z.acme.com/'];
+    const targets = ['https://api.acme.com/', 'https://www.acme.com:8443/', 'https://api-1.acme.com/', 'https://x.b.acme.com:9000/', 'https://z.acme.com/', 'https://other.test/'];
     fc.assert(
       fc.property(fc.array(fc.array(entry, { maxLength: 8 }), { minLength: 1, maxLength: 6 }), (lists) => {
         const store = new CertificateStore();
-        const toInput = (e: (typeof lists)[number][number]): StoreEntryInput => ({
-          host: e.host,
-          certificate: certs[e.cert]!,
-          ...(e.port === undefined ? {} : { port: e.port }),
-          ...(e.name === undefined ? {} : { name: e.name }),
-        });
+        // An id once per list, primary on one entry at most: what replace accepts.
+        const inputsOf = (list: (typeof lists)[number]): StoreEntryInput[] => {
+          const ids = new Set<string>();
+          let primary = false;
+          return list.map((e) => {
+            const id = e.id !== undefined && !ids.has(e.id) ? e.id : undefined;
+            if (id !== undefined) ids.add(id);
+            const isPrimary = e.primary && !primary && e.cert === 0;
+            if (isPrimary) primary = true;
+            return {
+              host: e.host,
+              certificate: certs[e.cert]!,
+              ...(e.port === undefined ? {} : { port: e.port }),
+              ...(e.name === undefined ? {} : { name: e.name }),
+              ...(id === undefined ? {} : { id }),
+              ...(isPrimary ? { primary: true } : {}),
+            };
+          });
+        };
         for (const list of lists) {
           const before = new Map(store.list().map((e) => [e.id, e]));
-          const result = store.replace(list.map(toInput));
+          const inputs = inputsOf(list);
+          const result = store.replace(inputs);
           for (const k of result.kept) expect(before.get(k.id)?.certificate).toBe(k.certificate);
           expect(result.kept.length + result.added.length).toBe(list.length);
           const fresh = new CertificateStore();
-          for (const e of list) fresh.add(toInput(e));
-          const show = (s: CertificateStore, t: string) => s.rank(t).map((m) => `${m.entry.host}|${m.entry.port}|${m.entry.name}|${m.entry.certificate.fingerprint256}`);
+          // add() makes cert-N ids in turn, which an explicit id may then collide with: a list with
+          // explicit ids goes into an empty store with replace.
+          if (inputs.some((input) => input.id !== undefined)) fresh.replace(inputs);
+          else for (const input of inputs) fresh.add(input);
+          const show = (s: CertificateStore, t: string) => s.rank(t, { fallbackToPrimary: true }).map((m) => `${m.entry.host}|${m.entry.port}|${m.entry.name}|${m.entry.primary}|${m.entry.certificate.fingerprint256}`);
           for (const t of targets) expect(show(store, t)).toEqual(show(fresh, t));
           expect(store.list().map((e) => e.host)).toEqual(list.map((e) => e.host));
+          for (const input of inputs) if (input.id !== undefined) expect(store.get(input.id)?.host).toBe(input.host);
+          // The same list again changes nothing.
+          const again = store.replace(inputs);
+          expect(again.added.length + again.removed.length).toBe(0);
+          expect(again.kept.map((e) => e.id)).toEqual(store.list().map((e) => e.id));
         }
       }),
       { numRuns: 300 },
