@@ -1,7 +1,8 @@
-// npm run bench [-- resolver|loader|adapter|agent|cpu|proxy|store|watch|tenants|startup|soak|hostile|pkcs11|h2 ...]: runs the benchmarks, each against its own
+// npm run bench [-- resolver|loader|adapter|agent|cpu|proxy|store|watch|tenants|ca-context|startup|soak|hostile|pkcs11|h2 ...]: runs the benchmarks, each against its own
 // baseline in this process, and prints ratios. Figures go to BENCHMARKS.md by hand.
 import { runAdapterBench } from './adapter.bench.js';
 import { runAgentBench } from './agent.bench.js';
+import { runCaContextBench } from './ca-context.bench.js';
 import { runCpuBench } from './cpu.bench.js';
 import { runH2Bench } from './h2.bench.js';
 import { runHostileBench } from './hostile.bench.js';
@@ -25,6 +26,7 @@ const benches: Record<string, () => string | Promise<string>> = {
   store: () => runStoreBench(),
   watch: () => runWatchBench(),
   tenants: () => runTenantsBench(),
+  'ca-context': () => runCaContextBench(),
   startup: () => runStartupBench(),
   soak: () => runSoakBench(),
   hostile: () => runHostileBench(),
