@@ -63,8 +63,16 @@ export async function runH2Bench(rounds = 3, total = 2000): Promise<string> {
             ...(hand8 === undefined ? [] : [['undici8', undici8 as unknown as Requester, hand8] as [string, Requester, unknown]]),
           ];
           const got = new Map<string, number[]>(cases.map(([n]) => [n, []]));
-          for (const [, req, d] of cases) await tput(req, server.url, d, c, Math.min(total, 400));
-          for (let r = 0; r < rounds; r++) for (const [n, req, d] of cases) got.get(n)!.push(await tput(req, server.url, d, c, total));
+          // 5,000 requests a case first, at least 8 at a time, to warm both processes up (after 400, on
+          // Node 26, the same h2 cell swung 0.7-1.1x from one set of fresh agents to the next).
+          for (const [, req, d] of cases) await tput(req, server.url, d, Math.max(c, 8), 5_000);
+          // Each round starts with another case, so that none always runs first.
+          for (let r = 0; r < rounds; r++) {
+            for (let k = 0; k < cases.length; k++) {
+              const [n, req, d] = cases[(k + r) % cases.length]!;
+              got.get(n)!.push(await tput(req, server.url, d, c, total));
+            }
+          }
           const m = (n: string) => median(got.get(n)!);
           rows.push([server.name, h2 ? 'h2' : 'http/1.1', String(c), m('hand').toFixed(0), m('ours').toFixed(0), `${(m('ours') / m('hand')).toFixed(2)}×`, ...(hand8 ? [`${(m('ours') / m('undici8')).toFixed(2)}×`] : [])]);
           await Promise.all([hand.close(), ours.close(), hand8?.close()]);
