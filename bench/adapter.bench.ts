@@ -1,51 +1,16 @@
 // Requests through the adapters against a hand-configured undici Agent with the same static
-// certificate, one local mTLS server, one process, interleaved rounds.
+// certificate, one local mTLS server in a process of its own, interleaved rounds; HTTP/2 at
+// concurrency 1 to 256 against node:http2 and nginx is h2.bench's table.
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { createSecureServer } from 'node:http2';
-import { createServer, type Server } from 'node:https';
 import { Agent, fetch as undiciFetch, request } from 'undici';
 import { CertificateStore, createDispatcher, createFetch, createHttpsAgent, createInterceptor, loadCaBundle, loadCertificate } from '../src/index.js';
+import { runH2Bench } from './h2.bench.js';
 import { fixtures } from './loader.bench.js';
+import { spawnServer } from './servers.js';
 import { formatNs, median, table } from './util.js';
 
 const PASS = 'correct horse';
-
-export async function startServer(dir: string): Promise<{ server: Server; url: string; handshakes: () => number }> {
-  let handshakes = 0;
-  const server = createServer(
-    { key: readFileSync(`${dir}server.key`), cert: readFileSync(`${dir}server-chain.pem`), ca: [readFileSync(`${dir}int.crt`), readFileSync(`${dir}ca.crt`)], requestCert: true, rejectUnauthorized: true },
-    (_req, res) => res.end('ok'),
-  );
-  server.keepAliveTimeout = 60_000;
-  server.on('secureConnection', () => handshakes++);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, url: `https://localhost:${(server.address() as { port: number }).port}/`, handshakes: () => handshakes };
-}
-
-/** An HTTP/2-only mTLS server; counts sessions (connections). */
-async function startH2(dir: string): Promise<{ close(): void; url: string; sessions: () => number }> {
-  let sessions = 0;
-  const server = createSecureServer(
-    { key: readFileSync(`${dir}server.key`), cert: readFileSync(`${dir}server-chain.pem`), ca: [readFileSync(`${dir}int.crt`), readFileSync(`${dir}ca.crt`)], requestCert: true, rejectUnauthorized: true },
-    (_req, res) => res.end('ok'),
-  );
-  const open = new Set<{ destroy(): void }>();
-  server.on('session', (s) => {
-    sessions++;
-    open.add(s);
-    s.on('close', () => open.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `https://localhost:${(server.address() as { port: number }).port}/`,
-    sessions: () => sessions,
-    close: () => {
-      for (const s of open) s.destroy();
-      server.close();
-    },
-  };
-}
 
 /** One GET through node https with `agent`, body read. */
 function httpsGet(url: string, agent: HttpsAgent): Promise<void> {
@@ -74,7 +39,8 @@ export async function throughput(concurrency: number, total: number, one: () => 
 
 export async function runAdapterBench(rounds = 7): Promise<string> {
   const dir = fixtures();
-  const { server, url, handshakes } = await startServer(dir);
+  const server = await spawnServer(dir, 'https');
+  const { url } = server;
   const ca = loadCaBundle({ file: `${dir}ca.crt` });
   const plain = await loadCertificate({ pemFile: `${dir}rsa.pem` });
   const encrypted = await loadCertificate({ certFile: `${dir}rsa.crt`, keyFile: `${dir}rsa.enc.key`, passphrase: PASS });
@@ -110,37 +76,25 @@ export async function runAdapterBench(rounds = 7): Promise<string> {
     for (const [name, one] of Object.entries(cases)) results.get(name)!.push(await throughput(8, 2000, one));
   }
 
-  // HTTP/2: allowH2 on both sides of the comparison, at concurrency 1 and 64.
-  const h2 = await startH2(dir);
-  const h2Hand = new Agent({ allowH2: true, connect: { cert: plain.tls.cert, key: plain.tls.key, ca: ca.pem } });
+  // HTTP/2: how many connections a slot opens for 640 requests at concurrency 64 (the throughput
+  // table is h2.bench's, below).
+  const h2 = await spawnServer(dir, 'h2');
   const h2Ours = createDispatcher(store, { ca, agentOptions: { allowH2: true } });
-  const h2Get = (d: Agent) => async () => {
-    const res = await request(h2.url, { dispatcher: d });
-    await res.body.text();
-  };
-  const h2Results = { hand1: [] as number[], ours1: [] as number[], hand64: [] as number[], ours64: [] as number[] };
-  const sessionsBefore = h2.sessions();
-  await throughput(64, 640, h2Get(h2Ours));
-  const oursSessions = h2.sessions() - sessionsBefore;
-  await throughput(64, 640, h2Get(h2Hand));
-  for (let r = 0; r < rounds; r++) {
-    h2Results.hand1.push(await throughput(1, 1000, h2Get(h2Hand)));
-    h2Results.ours1.push(await throughput(1, 1000, h2Get(h2Ours)));
-    h2Results.hand64.push(await throughput(64, 4000, h2Get(h2Hand)));
-    h2Results.ours64.push(await throughput(64, 4000, h2Get(h2Ours)));
-  }
-  await Promise.all([h2Hand.close(), h2Ours.close(), interceptorAgent.close()]);
-  h2.close();
+  const sessionsBefore = await h2.opened();
+  await throughput(64, 640, async () => void (await (await request(h2.url, { dispatcher: h2Ours })).body.text()));
+  const oursSessions = (await h2.opened()) - sessionsBefore;
+  await Promise.all([h2Ours.close(), interceptorAgent.close()]);
+  h2.stop();
   handHttps.destroy();
   ourHttps.destroy();
 
   // Handshakes per 1,000 sequential requests on fresh dispatchers.
   const handshakesFor = async (make: () => Agent): Promise<number> => {
     const d = make();
-    const before = handshakes();
+    const before = await server.opened();
     for (let i = 0; i < 1000; i++) await viaRequest(d)();
     await d.close();
-    return handshakes() - before;
+    return (await server.opened()) - before;
   };
   const handHandshakes = await handshakesFor(() => new Agent({ connect: { cert: plain.tls.cert, key: plain.tls.key, ca: ca.pem } }));
   const ourHandshakes = await handshakesFor(() => createDispatcher(store, { ca }));
@@ -175,8 +129,7 @@ export async function runAdapterBench(rounds = 7): Promise<string> {
   }
 
   await Promise.all([hand.close(), dispatcher.close(), mtlsFetch.close()]);
-  server.closeAllConnections();
-  server.close();
+  server.stop();
 
   const m = (name: string) => median(results.get(name)!);
   const rows = [['case (8 concurrent loops, keep-alive, HTTP/1.1)', 'per request', 'requests/s', 'vs baseline']];
@@ -192,21 +145,16 @@ export async function runAdapterBench(rounds = 7): Promise<string> {
   ] as const) {
     rows.push([name, formatNs(m(name)), Math.round(1e9 / m(name)).toLocaleString('en'), `${(m(baseline) / m(name)).toFixed(3)}x`]);
   }
-  const h2Row = (label: string, ours: number[], hand: number[]) => [label, formatNs(median(hand)), formatNs(median(ours)), `${(median(hand) / median(ours)).toFixed(3)}x`];
   const p = median(conn.plain);
   const e = median(conn.encrypted);
   const nv = median(conn.naive);
   return [
-    `adapter: throughput against one local mTLS server (median of ${rounds} interleaved rounds of 2,000 requests)`,
+    `adapter: throughput against one local mTLS server in its own process (median of ${rounds} interleaved rounds of 2,000 requests)`,
     table(rows),
     '',
     `handshakes per 1,000 sequential requests: createDispatcher ${ourHandshakes}, hand-configured Agent (undici Pool) ${handHandshakes}`,
     '',
-    table([
-      ['HTTP/2 (allowH2), undici request', 'hand-configured Agent', 'createDispatcher', 'throughput vs hand'],
-      h2Row('concurrency 1', h2Results.ours1, h2Results.hand1),
-      h2Row('concurrency 64', h2Results.ours64, h2Results.hand64),
-    ]),
+    await runH2Bench(rounds),
     `HTTP/2 connections opened by createDispatcher for 640 requests at concurrency 64 (one origin, one certificate): ${oursSessions}`,
     '',
     table([

@@ -1,28 +1,13 @@
 // Client CPU per request (user + system, process.cpuUsage) with the server in its own process, so
 // that only the client's work is counted: createDispatcher against a hand-configured undici Agent
-// with the same static certificate, at concurrency 1, 16 and 128, interleaved rounds, medians.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+// with the same static certificate, HTTP/1.1 at concurrency 1, 16 and 128 (node https), and
+// HTTP/2 at 1, 8, 64 and 256 (node:http2, and nginx when installed; undici 8's Agent as a second
+// baseline where it runs); interleaved rounds, medians.
 import { Agent, request } from 'undici';
-import { CertificateStore, createDispatcher, loadCaBundle, loadCertificate } from '../src/index.js';
+import { CertificateStore, createDispatcher, loadCaBundle, loadCertificate, type LoadedCertificate } from '../src/index.js';
 import { fixtures } from './loader.bench.js';
+import { h2Servers, spawnServer, undici8Baseline } from './servers.js';
 import { median, table } from './util.js';
-
-const SERVER = `
-const https = require('node:https');
-const fs = require('node:fs');
-const dir = process.argv[1];
-const server = https.createServer({ key: fs.readFileSync(dir + 'server.key'), cert: fs.readFileSync(dir + 'server-chain.pem'), ca: [fs.readFileSync(dir + 'int.crt'), fs.readFileSync(dir + 'ca.crt')], requestCert: true, rejectUnauthorized: true }, (req, res) => res.end('ok'));
-server.keepAliveTimeout = 60000;
-server.maxRequestsPerSocket = 0;
-server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
-`;
-
-async function startServerProcess(dir: string): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, ['-e', SERVER, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { url: `https://localhost:${chunk.toString().trim()}/`, stop: () => child.kill() };
-}
 
 /** Client CPU µs per request for `total` requests made by `concurrency` loops. */
 async function cpuPerRequest(concurrency: number, total: number, one: () => Promise<void>): Promise<number> {
@@ -39,7 +24,7 @@ async function cpuPerRequest(concurrency: number, total: number, one: () => Prom
 
 export async function runCpuBench(rounds = 7): Promise<string> {
   const dir = fixtures();
-  const server = await startServerProcess(dir);
+  const server = await spawnServer(dir, 'https');
   try {
     const ca = loadCaBundle({ file: `${dir}ca.crt` });
     const certificate = await loadCertificate({ pemFile: `${dir}rsa.pem` });
@@ -71,8 +56,44 @@ export async function runCpuBench(rounds = 7): Promise<string> {
       await Promise.all([hand.close(), ours.close()]);
       rows.push([String(concurrency), `${median(h).toFixed(1)} µs`, `${median(o).toFixed(1)} µs`, `${(median(o) / median(h)).toFixed(3)}x`]);
     }
-    return `cpu: client CPU (user + system) per request, server in its own process, one origin, one certificate (median of ${rounds} interleaved rounds)\n${table(rows)}`;
+    const h2 = await h2CpuRows(dir, store, certificate, ca.pem, rounds);
+    return `cpu: client CPU (user + system) per request, server in its own process, one origin, one certificate (median of ${rounds} interleaved rounds)\n${table(rows)}\n\n${h2}`;
   } finally {
     server.stop();
   }
+}
+
+/** The same for HTTP/2 (allowH2 on every side), against each h2 server. */
+async function h2CpuRows(dir: string, store: CertificateStore, certificate: LoadedCertificate, caPem: string, rounds: number): Promise<string> {
+  const undici8 = await undici8Baseline();
+  const servers = await h2Servers(dir);
+  const connect = { cert: certificate.tls.cert, key: certificate.tls.key, ca: caPem };
+  const rows = [['server', 'concurrency', 'hand-written Agent', 'createDispatcher', 'ours / hand', ...(undici8 ? ['undici 8 Agent', 'ours / undici 8'] : [])]];
+  try {
+    for (const server of servers) {
+      for (const concurrency of [1, 8, 64, 256]) {
+        const cases: Array<[string, (url: string, o: { dispatcher: never }) => Promise<{ body: { text(): Promise<string> } }>, { close(): Promise<void> }]> = [
+          ['hand', request as never, new Agent({ allowH2: true, connect })],
+          ['ours', request as never, createDispatcher(store, { agentOptions: { allowH2: true } })],
+          ...(undici8 ? [['undici8', undici8.request as never, new undici8.Agent({ allowH2: true, connect })] as never] : []),
+        ];
+        const total = concurrency === 1 ? 2_000 : 4_000;
+        const send = ([, req, d]: (typeof cases)[number]) => async () => void (await (await req(server.url, { dispatcher: d as never })).body.text());
+        for (const c of cases) await cpuPerRequest(Math.max(concurrency, 8), 5_000, send(c)); // warm up, connections open
+        const got = new Map<string, number[]>(cases.map(([n]) => [n, []]));
+        for (let r = 0; r < rounds; r++) {
+          for (let k = 0; k < cases.length; k++) {
+            const c = cases[(k + r) % cases.length]!;
+            got.get(c[0])!.push(await cpuPerRequest(concurrency, total, send(c)));
+          }
+        }
+        await Promise.all(cases.map(([, , d]) => d.close()));
+        const m = (n: string) => median(got.get(n)!);
+        rows.push([server.name, String(concurrency), `${m('hand').toFixed(1)} µs`, `${m('ours').toFixed(1)} µs`, `${(m('ours') / m('hand')).toFixed(3)}x`, ...(undici8 ? [`${m('undici8').toFixed(1)} µs`, `${(m('ours') / m('undici8')).toFixed(3)}x`] : [])]);
+      }
+    }
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+  return `HTTP/2: client CPU per request (allowH2; 5,000 requests of warm-up per case)\n${table(rows)}`;
 }

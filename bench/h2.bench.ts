@@ -3,27 +3,12 @@
 // allowed) in a child process, and nginx (`ssl_verify_client on`, http2) when it is installed.
 // With undici 8 in .tmp/undici8 on Node 22.19+, its Agent is a second baseline. Concurrency 1, 8,
 // 64 and 256; medians of interleaved rounds.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Agent, request } from 'undici';
 import { CertificateStore, createDispatcher, loadCaBundle, loadCertificate } from '../src/index.js';
-import { nginxInstalled, startNginx } from '../test/integration/servers.js';
 import { throughput } from './adapter.bench.js';
 import { fixtures } from './loader.bench.js';
+import { h2Servers, undici8Baseline } from './servers.js';
 import { median, table } from './util.js';
-
-async function nodeServer(dir: string): Promise<{ url: string; child: ChildProcess }> {
-  const script = `
-    const fs = require('node:fs'), http2 = require('node:http2'); const d = ${JSON.stringify(dir)};
-    const s = http2.createSecureServer({ allowHTTP1: true, key: fs.readFileSync(d + 'server.key'), cert: fs.readFileSync(d + 'server-chain.pem'), ca: [fs.readFileSync(d + 'int.crt'), fs.readFileSync(d + 'ca.crt')], requestCert: true, rejectUnauthorized: true }, (req, res) => res.end('ok'));
-    s.listen(0, '127.0.0.1', () => process.stdout.write(s.address().port + '\\n'));`;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { url: `https://localhost:${String(chunk).trim()}/`, child };
-}
 
 type Requester = { request(url: string, o: { dispatcher: unknown }): Promise<{ body: { text(): Promise<string> } }> };
 
@@ -39,16 +24,8 @@ export async function runH2Bench(rounds = 3, total = 2000): Promise<string> {
   const store = new CertificateStore();
   store.add({ host: 'localhost', port: '*', certificate: cert });
   const connect = { cert: cert.tls.cert, key: cert.tls.key, ca: ca.pem };
-  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
-  const undici8Path = join(process.cwd(), '.tmp', 'undici8', 'node_modules', 'undici', 'index.js');
-  const undici8 = existsSync(undici8Path) && (major > 22 || (major === 22 && minor >= 19)) ? ((await import(pathToFileURL(undici8Path).href)) as typeof import('undici')) : undefined;
-  const servers: Array<{ name: string; url: string; stop(): Promise<void> | void }> = [];
-  const node = await nodeServer(dir);
-  servers.push({ name: 'node:http2 (child process)', url: node.url, stop: () => void node.child.kill() });
-  if (nginxInstalled()) {
-    const nginx = await startNginx(dir);
-    if (nginx !== undefined) servers.push({ name: 'nginx', url: `https://localhost:${nginx.port}/`, stop: () => nginx.close() });
-  }
+  const undici8 = await undici8Baseline();
+  const servers = await h2Servers(dir);
   const rows: string[][] = [['server', 'protocol', 'concurrency', 'hand Agent req/s', 'createDispatcher req/s', 'ours / hand', ...(undici8 ? ['ours / undici 8 Agent'] : [])]];
   try {
     for (const server of servers) {

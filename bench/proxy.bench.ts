@@ -6,7 +6,8 @@ import { createServer as createHttpServer, type IncomingMessage } from 'node:htt
 import { ProxyAgent, request, type Dispatcher } from 'undici';
 import { CertificateStore, createDispatcher, createFetch, loadCaBundle, loadCertificate } from '../src/index.js';
 import { startTinyproxy } from '../test/integration/servers.js';
-import { startServer, throughput } from './adapter.bench.js';
+import { throughput } from './adapter.bench.js';
+import { spawnServer } from './servers.js';
 import { fixtures } from './loader.bench.js';
 import { formatNs, median, table } from './util.js';
 
@@ -36,7 +37,8 @@ async function startProxy(dir: string): Promise<BenchProxy> {
 
 export async function runProxyBench(rounds = 7): Promise<string> {
   const dir = fixtures();
-  const { server, url, handshakes } = await startServer(dir);
+  const server = await spawnServer(dir, 'https');
+  const { url } = server;
   const proxy = await startProxy(dir);
   const ca = loadCaBundle({ file: `${dir}ca.crt` });
   const cert = await loadCertificate({ pemFile: `${dir}rsa.pem` });
@@ -68,15 +70,14 @@ export async function runProxyBench(rounds = 7): Promise<string> {
   // CONNECTs and handshakes per 1,000 sequential requests on a fresh dispatcher.
   const countFor = async (d: Dispatcher) => {
     const c = proxy.connects();
-    const h = handshakes();
+    const h = await server.opened();
     for (let i = 0; i < 1000; i++) await viaRequest(d)();
     await d.close();
-    return { connects: proxy.connects() - c, handshakes: handshakes() - h };
+    return { connects: proxy.connects() - c, handshakes: (await server.opened()) - h };
   };
   const handCounts = await countFor(makeHand());
   const ourCounts = await countFor(makeOurs());
-  server.closeAllConnections();
-  server.close();
+  server.stop();
   await proxy.close();
 
   const m = (name: string) => median(results.get(name)!);
