@@ -45,6 +45,26 @@ interface CachedContext {
 }
 
 /**
+ * Contexts alive anywhere in the process, by certificate object and trust, held weakly: a new
+ * adapter (a dispatcher made per request, a second agent) reuses the context another one still
+ * holds, or one not yet collected, instead of building it again (a context with a custom CA
+ * costs a copy of Node's root store: 0.3-4 ms). Nothing here keeps a context alive: what an
+ * adapter drops or closes goes with the next GC.
+ */
+const alive = new WeakMap<object, Map<Trust, WeakRef<tls.SecureContext>>>();
+
+function sharedContext(certificate: LoadedCertificate | undefined, trust: Trust): tls.SecureContext {
+  const owner = certificate ?? NO_CERTIFICATE;
+  let byTrust = alive.get(owner);
+  if (byTrust === undefined) alive.set(owner, (byTrust = new Map()));
+  const found = byTrust.get(trust)?.deref();
+  if (found !== undefined) return found;
+  const context = createContext(certificate, trust);
+  byTrust.set(trust, new WeakRef(context));
+  return context;
+}
+
+/**
  * An adapter's secure contexts, one per (certificate, CA list): those in use (leased by a slot or
  * a socket) are kept; of the idle ones, the `idleLimit` most recently used are kept for the next
  * connection and older ones dropped (their native memory goes with them). `clear()` when the
@@ -70,7 +90,7 @@ export class ContextCache {
     let cached = byTrust.get(trust);
     if (cached === undefined || cached.stale) {
       if (cached !== undefined) this.#size--; // a stale one still in use: its leases release nothing here
-      cached = { context: createContext(certificate, trust), refs: 0, certificate, trust, entries: new Set(), stale: false };
+      cached = { context: sharedContext(certificate, trust), refs: 0, certificate, trust, entries: new Set(), stale: false };
       byTrust.set(trust, cached);
       this.#size++;
     } else if (cached.refs === 0) {

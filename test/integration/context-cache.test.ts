@@ -2,6 +2,8 @@
 // the idle ones only the `contextCacheSize` most recently used are kept; a closed adapter keeps
 // none. Tenants on one server that closes every connection, so contexts go idle as requests end.
 import type { RequestOptions } from 'node:https';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contextCacheOf, secureContextsMade, type ContextCache } from '../../src/adapter/contexts.js';
@@ -21,6 +23,16 @@ afterAll(() => t.server.close());
 
 const tenantStore = () => t.store();
 const url = (i: number) => t.url(i);
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+/** A full GC after the current job (a WeakRef made in a job keeps its target until the job ends). */
+async function collect(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  gc();
+}
 
 /** Waits until no context of the cache is in use (the closed connections' slots are gone). */
 async function settled(cache: ContextCache): Promise<void> {
@@ -44,7 +56,9 @@ describe('the context cache of an adapter', () => {
       const made = secureContextsMade();
       await (await request(url(TENANTS - 1), { dispatcher })).body.json(); // recent: reused
       expect(secureContextsMade()).toBe(made);
-      await (await request(url(0), { dispatcher })).body.json(); // evicted: made again
+      // url(0)'s context was evicted: nothing holds it any more, and once collected it is made again.
+      await collect();
+      await (await request(url(0), { dispatcher })).body.json();
       expect(secureContextsMade()).toBe(made + 1);
       await settled(cache);
       expect(cache.size).toBe(3);
@@ -52,6 +66,36 @@ describe('the context cache of an adapter', () => {
       await dispatcher.close();
     }
     expect(cache.size).toBe(0);
+  });
+
+  it('a second adapter reuses a context another one holds (or one not yet collected); none is kept once both are closed', async () => {
+    const store = tenantStore();
+    const first = createDispatcher(store, { agentOptions: { connect: { lookup } } });
+    const second = createDispatcher(store, { agentOptions: { connect: { lookup } } });
+    const agent = createHttpsAgent(store, { agentOptions: { keepAlive: false } });
+    try {
+      await (await request(url(1), { dispatcher: first })).body.json();
+      const made = secureContextsMade();
+      const got = (await (await request(url(1), { dispatcher: second })).body.json()) as Received;
+      expect(got.fingerprint256).toBe(tenants[1]!.fingerprint256);
+      expect((await httpsGet(url(1), { agent, lookup } as RequestOptions)).fingerprint256).toBe(tenants[1]!.fingerprint256);
+      expect(secureContextsMade()).toBe(made);
+      // Another certificate is another context.
+      await (await request(url(2), { dispatcher: second })).body.json();
+      expect(secureContextsMade()).toBe(made + 1);
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+      agent.destroy();
+    }
+    await collect();
+    const third = createDispatcher(store, { agentOptions: { connect: { lookup } } });
+    try {
+      const before = secureContextsMade();
+      await (await request(url(1), { dispatcher: third })).body.json();
+      expect(secureContextsMade()).toBe(before + 1); // the closed adapters' context was collected
+    } finally {
+      await third.close();
+    }
   });
 
   it('https agent: a context per socket lease, released when the socket closes; destroy() keeps none', async () => {
