@@ -127,11 +127,11 @@ export class HostTable<V> {
     this.#refs[slot] = index + 1;
   }
 
-  /** New arrays with room for `live` keys at most half full, without the deleted slots. */
+  /** New arrays for `live` keys, at most 3/8 full, without the deleted slots. */
   #rebuild(live: number): void {
     let slots = MIN_SLOTS;
     while (live * 2 > slots) slots *= 2;
-    if (live * 4 > slots) slots *= 2; // room to grow before the next rebuild
+    if (live * 8 > slots * 3) slots *= 2; // at most 3/8 full: room to grow (or delete) before the next rebuild
     this.#hashes = new Int32Array(slots);
     this.#refs = new Int32Array(slots);
     this.#mask = slots - 1;
