@@ -6,19 +6,18 @@ import type { LoadedCertificate } from '../loader/types.js';
 import { Trust, extraCaCertificates } from './trust.js';
 
 // One secure context per (certificate, trust) for what has no adapter cache (a proxy's own
-// client certificate): the key is parsed once, here. Keyed weakly, so removed certificates take
+// client certificate, httpsRequestOptions): the key is parsed once, here, and the context is the
+// one an adapter holds, if one does (sharedContext). Keyed weakly, so removed certificates take
 // theirs with them. The adapters keep theirs in a ContextCache (below).
 const contexts = new WeakMap<object, WeakMap<Trust, tls.SecureContext>>();
 const NO_CERTIFICATE = {};
 
 export function secureContextFor(certificate: LoadedCertificate | undefined, trust: Trust): tls.SecureContext {
-  const byCert = contexts.get(certificate ?? NO_CERTIFICATE) ?? new WeakMap<Trust, tls.SecureContext>();
-  contexts.set(certificate ?? NO_CERTIFICATE, byCert);
-  let context = byCert.get(trust);
-  if (context === undefined) {
-    context = createContext(certificate, trust);
-    byCert.set(trust, context);
-  }
+  const owner = certificate ?? NO_CERTIFICATE;
+  let byTrust = contexts.get(owner);
+  if (byTrust === undefined) contexts.set(owner, (byTrust = new WeakMap()));
+  let context = byTrust.get(trust);
+  if (context === undefined) byTrust.set(trust, (context = sharedContext(certificate, trust)));
   return context;
 }
 

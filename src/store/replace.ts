@@ -46,21 +46,16 @@ export function unchangedInput(e: StoreEntry | undefined, input: StoreEntryInput
   );
 }
 
-export interface Matched {
-  /** Per input, the current entry it keeps (undefined: a new entry). */
-  kept: Array<StoreEntry | undefined>;
-  /** Current entries that no input keeps. */
-  removed: StoreEntry[];
-}
-
 /**
  * Matches each input to a current entry with the same content. `kept` comes filled with the
  * entries whose input is unchangedInput at the same position (replace's check found them): a
  * reload of a mostly unchanged list looks at nothing else there. The other positions compare the
  * entry at the same place by content, then any free entry (its own id first, if the input gives
- * one). `explicit`: the ids the inputs give, reserved for them.
+ * one). `explicit`: the ids the inputs give, reserved for them. Completes `kept` (per input, the
+ * current entry it keeps; undefined: a new entry) in place and returns the current entries that no
+ * input keeps.
  */
-export function matchEntries(current: readonly StoreEntry[], byId: (id: string) => StoreEntry | undefined, entries: readonly StoreEntryInput[], explicit: ReadonlySet<string>, kept: Array<StoreEntry | undefined>): Matched {
+export function matchEntries(current: readonly StoreEntry[], byId: (id: string) => StoreEntry | undefined, entries: readonly StoreEntryInput[], explicit: ReadonlySet<string>, kept: Array<StoreEntry | undefined>): StoreEntry[] {
   const open: number[] = []; // positions with no entry at their place
   for (let i = 0; i < entries.length; i++) {
     const old = current[i];
@@ -76,7 +71,7 @@ export function matchEntries(current: readonly StoreEntry[], byId: (id: string) 
   const removed: StoreEntry[] = [];
   if (open.length === 0) {
     for (let i = entries.length; i < current.length; i++) removed.push(current[i]!);
-    return { kept, removed };
+    return removed;
   }
   const free: StoreEntry[] = []; // the current entries not kept at their place
   for (let i = 0; i < current.length; i++) if (kept[i] !== current[i]) free.push(current[i]!);
@@ -100,7 +95,7 @@ export function matchEntries(current: readonly StoreEntry[], byId: (id: string) 
     kept[i] = found;
   }
   for (const e of free) if (!claimed.has(e.id)) removed.push(e);
-  return { kept, removed };
+  return removed;
 }
 
 /** Positions (in `values`) of one longest strictly increasing subsequence: O(n log n). */

@@ -182,7 +182,7 @@ export class CertificateStore extends EventEmitter {
       if (input.primary === true && ++primaries > 1) throw new MtlsError('ERR_INVALID_ENTRY', `replace(): entries[${i}]: only one entry can be primary.`);
     }
     // 2. Match each input to a current entry with the same content.
-    const { removed } = matchEntries(current, (id) => this.#entries.get(id), entries, explicit, kept);
+    const removed = matchEntries(current, (id) => this.#entries.get(id), entries, explicit, kept);
     // 3. Validate what is new (and everything when the pattern rules change) before changing
     // anything; the parsed patterns go to the index as they are.
     const patterns = new Array<HostPattern | undefined>(entries.length);
